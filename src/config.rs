@@ -1,0 +1,257 @@
+//! All settings, read once from the environment (and `.env`), validated at
+//! start. A bad value stops the service with a message naming the variable.
+//!
+//! Every variable read here is listed in `VARIABLES`; a test keeps that list,
+//! `.env.example` and the README's table in step.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::jobs::StoreSettings;
+
+/// Every environment variable the service reads.
+pub const VARIABLES: &[&str] = &[
+    "HOST",
+    "PORT",
+    "LOG_FORMAT",
+    "RUST_LOG",
+    "REDIS_URL",
+    "REDIS_KEY_PREFIX",
+    "REDIS_TIMEOUT_MS",
+    "JOB_TTL_SECS",
+    "JOB_LEASE_SECS",
+    "JOB_MAX_ATTEMPTS",
+    "EVENT_LOG_MAX_LEN",
+    "WORKER_CONCURRENCY",
+    "APPROVAL_TIMEOUT_SECS",
+    "SSE_KEEPALIVE_SECS",
+    "REQUEST_TIMEOUT_SECS",
+    "MAX_BODY_BYTES",
+    "SHUTDOWN_GRACE_SECS",
+    "CORS_ORIGINS",
+    "API_KEYS",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub log_format: LogFormat,
+    pub redis_url: Option<String>,
+    pub redis_key_prefix: String,
+    pub redis_timeout: Duration,
+    pub job_ttl: Duration,
+    pub job_lease: Duration,
+    pub job_max_attempts: u32,
+    pub event_log_max_len: usize,
+    pub worker_concurrency: usize,
+    pub approval_timeout: Duration,
+    pub sse_keepalive: Duration,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub shutdown_grace: Duration,
+    pub cors_origins: Vec<String>,
+    pub api_keys: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  {}", .0.join("\n  "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// Reads variables from a lookup, collecting every problem instead of
+/// stopping at the first, so one start tells the operator all that is wrong.
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn raw(&self, name: &str) -> Option<String> {
+        debug_assert!(
+            VARIABLES.contains(&name),
+            "{name} missing from config::VARIABLES"
+        );
+        (self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&mut self, name: &str, default: T, rule: &str) -> T
+    where
+        T::Err: Display,
+    {
+        match self.raw(name) {
+            None => default,
+            Some(value) => value.parse().unwrap_or_else(|e| {
+                self.errors
+                    .push(format!("{name}={value:?}: {e} (expected {rule})"));
+                default
+            }),
+        }
+    }
+
+    fn positive(&mut self, name: &str, default: u64) -> u64 {
+        let value = self.parse(name, default, "a whole number ≥ 1");
+        if value == 0 {
+            self.errors.push(format!("{name}=0: must be at least 1"));
+            return default;
+        }
+        value
+    }
+
+    fn secs(&mut self, name: &str, default: u64) -> Duration {
+        Duration::from_secs(self.positive(name, default))
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.raw(name).unwrap_or_else(|| default.to_string())
+    }
+
+    fn list(&self, name: &str, default: &str) -> Vec<String> {
+        self.string(name, default)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if present.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads from a map: what tests use to build a configuration.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| vars.get(name).cloned())
+    }
+
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            lookup,
+            errors: Vec::new(),
+        };
+        let log_format = match r
+            .string("LOG_FORMAT", "pretty")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "pretty" | "text" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                r.errors.push(format!(
+                    "LOG_FORMAT={other:?}: expected \"pretty\" or \"json\""
+                ));
+                LogFormat::Pretty
+            }
+        };
+        let redis_url = r.raw("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("unix://"))
+            {
+                r.errors.push(format!(
+                    "REDIS_URL={url:?}: expected redis://host:port[/db] (or rediss://, unix://)"
+                ));
+            }
+        }
+        let config = Self {
+            host: r.parse(
+                "HOST",
+                IpAddr::from([0, 0, 0, 0]),
+                "an IP address, e.g. 0.0.0.0",
+            ),
+            port: r.parse("PORT", 8000, "a port number 0–65535"),
+            log_format,
+            redis_url,
+            redis_key_prefix: r.string("REDIS_KEY_PREFIX", "lotara:"),
+            redis_timeout: Duration::from_millis(r.positive("REDIS_TIMEOUT_MS", 2_000)),
+            job_ttl: r.secs("JOB_TTL_SECS", 86_400),
+            job_lease: r.secs("JOB_LEASE_SECS", 30),
+            job_max_attempts: r.positive("JOB_MAX_ATTEMPTS", 3) as u32,
+            event_log_max_len: r.positive("EVENT_LOG_MAX_LEN", 10_000) as usize,
+            worker_concurrency: r.parse(
+                "WORKER_CONCURRENCY",
+                32,
+                "a whole number (0 = no workers)",
+            ),
+            approval_timeout: r.secs("APPROVAL_TIMEOUT_SECS", 86_400),
+            sse_keepalive: r.secs("SSE_KEEPALIVE_SECS", 15),
+            request_timeout: r.secs("REQUEST_TIMEOUT_SECS", 30),
+            max_body_bytes: r.positive("MAX_BODY_BYTES", 1_048_576) as usize,
+            shutdown_grace: r.secs("SHUTDOWN_GRACE_SECS", 10),
+            cors_origins: r.list(
+                "CORS_ORIGINS",
+                "http://localhost:3000,http://localhost:5173",
+            ),
+            api_keys: r.list("API_KEYS", ""),
+        };
+        if r.errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(r.errors))
+        }
+    }
+
+    pub fn store_settings(&self) -> StoreSettings {
+        StoreSettings {
+            key_prefix: self.redis_key_prefix.clone(),
+            job_ttl: self.job_ttl,
+            event_log_cap: self.event_log_max_len,
+            op_timeout: self.redis_timeout,
+            claim_block: Duration::from_secs(2),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_map(&vars)
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8000);
+        assert_eq!(c.host.to_string(), "0.0.0.0");
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.job_lease, Duration::from_secs(30));
+        assert_eq!(c.worker_concurrency, 32);
+        assert_eq!(c.cors_origins.len(), 2);
+        assert!(c.api_keys.is_empty());
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_by_name() {
+        let err = config(&[
+            ("PORT", "eighty"),
+            ("JOB_TTL_SECS", "0"),
+            ("REDIS_URL", "localhost"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("PORT=\"eighty\""), "{err}");
+        assert!(err.contains("JOB_TTL_SECS=0"), "{err}");
+        assert!(err.contains("REDIS_URL"), "{err}");
+    }
+}

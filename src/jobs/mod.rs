@@ -1,0 +1,61 @@
+//! Where a job's state lives: the job model, the `JobStore` trait with its
+//! Redis and in-memory implementations, and the event hub. Nothing here knows
+//! about HTTP or agents.
+
+mod follow;
+mod hub;
+mod memory_store;
+mod model;
+mod redis_store;
+mod store;
+pub mod transitions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use follow::follow;
+pub use hub::{EventHub, Subscription};
+pub use memory_store::MemoryStore;
+pub use model::*;
+pub use redis_store::RedisStore;
+pub use store::{
+    Applied, ApplyError, Change, Deadline, JobPage, JobStore, Lease, Refusal, StoreError,
+    Transition,
+};
+
+/// Store settings that do not depend on the backend.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub key_prefix: String,
+    pub job_ttl: Duration,
+    /// Events kept per job; older ones are trimmed.
+    pub event_log_cap: usize,
+    /// Upper bound on any one store operation.
+    pub op_timeout: Duration,
+    /// How long one claim waits for new work.
+    pub claim_block: Duration,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            key_prefix: "lotara:".into(),
+            job_ttl: Duration::from_secs(86_400),
+            event_log_cap: 10_000,
+            op_timeout: Duration::from_secs(2),
+            claim_block: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Opens the store the configuration names: Redis when a URL is given,
+/// otherwise the embedded memory store.
+pub async fn open_store(
+    redis_url: Option<&str>,
+    settings: StoreSettings,
+) -> Result<Arc<dyn JobStore>, StoreError> {
+    Ok(match redis_url {
+        Some(url) => Arc::new(RedisStore::connect(url, settings).await?),
+        None => Arc::new(MemoryStore::new(settings)),
+    })
+}

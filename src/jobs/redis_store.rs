@@ -1,0 +1,730 @@
+//! `RedisStore`: the production store, and how replicas cooperate.
+//!
+//! Layout (prefix `REDIS_KEY_PREFIX`, default `lotara:`; a job's keys share a
+//! `{id}` hash tag):
+//! - `job:{<id>}` hash: `state` (the job as JSON) and `v` (its version)
+//! - `job:{<id>}:events` stream: one entry per event (`k` kind, `d` data);
+//!   the entry id is the SSE `id:`; capped, expires with the job
+//! - `queue` stream with consumer group `workers`: one entry per runnable job
+//! - `user:{<user>}:jobs` sorted set of job ids (all score 0, v7 ids sort by
+//!   creation), trimmed to the TTL window on every create
+//! - `deadlines` sorted set: parked jobs by approval deadline (ms)
+//! - `events` pub/sub channel: every event, as `job\nid\nkind\ndata`
+//!
+//! Every write of state goes through a Lua script that checks the version,
+//! writes the state, appends and publishes the events, and touches the queue
+//! in one atomic step: there is no read-modify-write window.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Client, Script, Value};
+use uuid::Uuid;
+
+use super::StoreSettings;
+use super::hub::{EventHub, Subscription};
+use super::model::NewEvent;
+use super::model::{Event, EventId, EventKind, Job};
+use super::store::{
+    Applied, ApplyError, Change, Deadline, JobPage, JobStore, Lease, StoreError, Transition,
+};
+
+const GROUP: &str = "workers";
+/// Concurrent writers on one job retry on a version conflict; each round one
+/// of them wins, so this bounds only pathological contention.
+const MAX_CONFLICT_RETRIES: usize = 1_000;
+
+const CREATE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('DUPLICATE job') end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'v', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[3], 'd', ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('XADD', KEYS[3], '*', 'job', ARGV[6])
+redis.call('ZADD', KEYS[4], 0, ARGV[6])
+redis.call('ZREMRANGEBYLEX', KEYS[4], '-', '(' .. ARGV[8])
+redis.call('PEXPIRE', KEYS[4], ARGV[2])
+redis.call('PUBLISH', ARGV[7], ARGV[6] .. '\n' .. id .. '\n' .. ARGV[3] .. '\n' .. ARGV[4])
+return id
+"#;
+
+/// Returns `{1, id...}` when written, `{0}` when the job is gone, `{-1}` when
+/// the version moved on (the caller re-reads and retries).
+const APPLY: &str = r#"
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return {0} end
+if v ~= ARGV[1] then return {-1} end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', tonumber(v) + 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local out = {1}
+for i = 9, #ARGV, 2 do
+  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'k', ARGV[i], 'd', ARGV[i + 1])
+  out[#out + 1] = id
+  redis.call('PUBLISH', ARGV[6], ARGV[5] .. '\n' .. id .. '\n' .. ARGV[i] .. '\n' .. ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if ARGV[7] == '1' then redis.call('XADD', KEYS[3], '*', 'job', ARGV[5]) end
+if ARGV[8] == 'clear' then redis.call('ZREM', KEYS[4], ARGV[5])
+elseif ARGV[8] ~= 'keep' then redis.call('ZADD', KEYS[4], ARGV[8], ARGV[5]) end
+return out
+"#;
+
+/// Refreshes (idle time reset) the entries the consumer still owns; an entry
+/// reclaimed by someone else is left alone. Returns the owned ids.
+const RENEW: &str = r#"
+local owned = {}
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    owned[#owned + 1] = ARGV[i]
+  end
+end
+return owned
+"#;
+
+/// Acknowledges and deletes an owned entry; with ARGV[4] set, also re-adds
+/// the job at the end of the queue (a hand-back).
+const FINISH: &str = r#"
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if not (p[1] and p[1][2] == ARGV[2]) then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+if ARGV[4] ~= '' then redis.call('XADD', KEYS[1], '*', 'job', ARGV[4]) end
+return 1
+"#;
+
+pub struct RedisStore {
+    conn: ConnectionManager,
+    /// XREADGROUP BLOCK stalls a multiplexed connection, so claims get their own.
+    blocking: ConnectionManager,
+    hub: EventHub,
+    keys: Keys,
+    settings: StoreSettings,
+    create: Script,
+    apply: Script,
+    renew: Script,
+    finish: Script,
+    feed: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    fn job(&self, id: Uuid) -> String {
+        format!("{}job:{{{id}}}", self.prefix)
+    }
+    fn events(&self, id: Uuid) -> String {
+        format!("{}job:{{{id}}}:events", self.prefix)
+    }
+    fn user(&self, user: &str) -> String {
+        format!("{}user:{{{user}}}:jobs", self.prefix)
+    }
+    fn queue(&self) -> String {
+        format!("{}queue", self.prefix)
+    }
+    fn deadlines(&self) -> String {
+        format!("{}deadlines", self.prefix)
+    }
+    fn channel(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+impl RedisStore {
+    /// Connects (bounded by the operation timeout) and starts the event feed.
+    pub async fn connect(url: &str, settings: StoreSettings) -> Result<Self, StoreError> {
+        let client = Client::open(url).map_err(unavailable)?;
+        let op = settings.op_timeout;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(op))
+            .set_response_timeout(Some(op))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let blocking_config = config
+            .clone()
+            .set_response_timeout(Some(op + settings.claim_block));
+        let connect = async {
+            let conn = client.get_connection_manager_with_config(config).await?;
+            let blocking = client
+                .get_connection_manager_with_config(blocking_config)
+                .await?;
+            Ok::<_, redis::RedisError>((conn, blocking))
+        };
+        let (conn, blocking) = tokio::time::timeout(op * 2, connect)
+            .await
+            .map_err(|_| StoreError::Unavailable(format!("no answer from Redis within {op:?}")))?
+            .map_err(unavailable)?;
+        let keys = Keys {
+            prefix: settings.key_prefix.clone(),
+        };
+        let hub = EventHub::new();
+        let feed = tokio::spawn(run_feed(client, keys.channel(), hub.clone(), op));
+        let store = Self {
+            conn,
+            blocking,
+            hub,
+            keys,
+            settings,
+            create: Script::new(CREATE),
+            apply: Script::new(APPLY),
+            renew: Script::new(RENEW),
+            finish: Script::new(FINISH),
+            feed,
+        };
+        store.ensure_group().await?;
+        Ok(store)
+    }
+
+    /// Bounds every operation: a Redis that hangs becomes a typed error.
+    async fn timed<T>(
+        &self,
+        fut: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.settings.op_timeout, fut).await {
+            Ok(result) => result.map_err(unavailable),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "Redis did not answer within {:?}",
+                self.settings.op_timeout
+            ))),
+        }
+    }
+
+    /// Creates the consumer group (and the queue stream) if missing. Redis
+    /// without persistence loses both on restart, so claims call this again
+    /// when Redis says NOGROUP.
+    async fn ensure_group(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let queue = self.keys.queue();
+        let created: redis::RedisResult<()> = self
+            .timed(async move {
+                Ok(redis::cmd("XGROUP")
+                    .arg("CREATE")
+                    .arg(queue)
+                    .arg(GROUP)
+                    .arg("0")
+                    .arg("MKSTREAM")
+                    .query_async(&mut conn)
+                    .await)
+            })
+            .await?;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => Err(unavailable(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        self.settings.job_ttl.as_millis() as u64
+    }
+
+    async fn read_versioned(&self, id: Uuid) -> Result<Option<(Job, String)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let key = self.keys.job(id);
+        let (state, version): (Option<String>, Option<String>) = self
+            .timed(async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("state")
+                    .arg("v")
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        match (state, version) {
+            (Some(state), Some(version)) => {
+                let job = serde_json::from_str(&state).map_err(corrupt)?;
+                Ok(Some((job, version)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn apply_invocation(
+        &self,
+        job: &Job,
+        version: &str,
+        change: &Change,
+    ) -> Result<redis::ScriptInvocation<'_>, StoreError> {
+        let state = serde_json::to_string(job).map_err(corrupt)?;
+        let deadline = match change.deadline {
+            Deadline::Keep => "keep".to_string(),
+            Deadline::Clear => "clear".to_string(),
+            Deadline::Set(at) => at.timestamp_millis().to_string(),
+        };
+        let mut call = self.apply.prepare_invoke();
+        call.key(self.keys.job(job.id))
+            .key(self.keys.events(job.id))
+            .key(self.keys.queue())
+            .key(self.keys.deadlines())
+            .arg(version)
+            .arg(state)
+            .arg(self.ttl_ms())
+            .arg(self.settings.event_log_cap)
+            .arg(job.id.to_string())
+            .arg(self.keys.channel())
+            .arg(if change.enqueue { "1" } else { "0" })
+            .arg(deadline);
+        for event in &change.events {
+            call.arg(event.kind.as_str()).arg(&event.data);
+        }
+        Ok(call)
+    }
+
+    async fn finish_entry(
+        &self,
+        consumer: &str,
+        lease: &Lease,
+        requeue: bool,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let mut call = self.finish.prepare_invoke();
+        call.key(self.keys.queue())
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(&lease.entry_id)
+            .arg(if requeue {
+                lease.job_id.to_string()
+            } else {
+                String::new()
+            });
+        let _: i64 = self.timed(call.invoke_async(&mut conn)).await?;
+        Ok(())
+    }
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.feed.abort();
+    }
+}
+
+fn parse_lease(entry_id: String, fields: &[String]) -> Option<Lease> {
+    let job = fields
+        .chunks(2)
+        .find(|kv| kv[0] == "job")
+        .and_then(|kv| kv.get(1))?;
+    Some(Lease {
+        entry_id,
+        job_id: job.parse().ok()?,
+    })
+}
+
+fn parse_event(job_id: Uuid, id: &str, fields: &[String]) -> Result<Event, StoreError> {
+    let field = |name: &str| {
+        fields
+            .chunks(2)
+            .find(|kv| kv[0] == name)
+            .and_then(|kv| kv.get(1))
+            .ok_or_else(|| corrupt(format!("event {id} of job {job_id} has no {name:?}")))
+    };
+    Ok(Event {
+        id: id.parse().map_err(corrupt)?,
+        job_id,
+        kind: field("k")?.parse().map_err(corrupt)?,
+        data: field("d")?.clone(),
+    })
+}
+
+/// Parses a published `job\nid\nkind\ndata` message.
+fn parse_published(payload: &str) -> Option<Event> {
+    let mut parts = payload.splitn(4, '\n');
+    let job_id = parts.next()?.parse().ok()?;
+    let id: EventId = parts.next()?.parse().ok()?;
+    let kind: EventKind = parts.next()?.parse().ok()?;
+    Some(Event {
+        id,
+        job_id,
+        kind,
+        data: parts.next()?.to_string(),
+    })
+}
+
+/// The process's one subscription: forwards every published event to the
+/// hub, reconnecting after failures. After each (re)subscribe the hub drops
+/// its subscribers so they re-read the log and miss nothing from the gap.
+async fn run_feed(client: Client, channel: String, hub: EventHub, op_timeout: Duration) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let connected = tokio::time::timeout(op_timeout, async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        })
+        .await;
+        match connected {
+            Ok(Ok(pubsub)) => {
+                backoff = Duration::from_millis(100);
+                hub.resync_all();
+                tracing::debug!(%channel, "event feed subscribed");
+                let mut messages = pubsub.into_on_message();
+                while let Some(msg) = messages.next().await {
+                    match msg
+                        .get_payload::<String>()
+                        .ok()
+                        .and_then(|p| parse_published(&p))
+                    {
+                        Some(event) => hub.dispatch(event),
+                        None => tracing::warn!("unreadable event on {channel}"),
+                    }
+                }
+                tracing::warn!(%channel, "event feed lost its Redis subscription; reconnecting");
+                hub.resync_all();
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "event feed cannot subscribe; retrying"),
+            Err(_) => tracing::warn!("event feed: Redis did not answer; retrying"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+#[async_trait]
+impl JobStore for RedisStore {
+    async fn create(&self, job: &Job, first_event: NewEvent) -> Result<Event, StoreError> {
+        let state = serde_json::to_string(job).map_err(corrupt)?;
+        // Index entries older than the TTL point at expired jobs: trim them.
+        let floor_ms = (Utc::now() - self.settings.job_ttl)
+            .timestamp_millis()
+            .max(0) as u64;
+        let floor = Uuid::new_v7(uuid::Timestamp::from_unix_time(
+            floor_ms / 1000,
+            ((floor_ms % 1000) * 1_000_000) as u32,
+            0,
+            0,
+        ));
+        let mut call = self.create.prepare_invoke();
+        call.key(self.keys.job(job.id))
+            .key(self.keys.events(job.id))
+            .key(self.keys.queue())
+            .key(self.keys.user(&job.user_id))
+            .arg(state)
+            .arg(self.ttl_ms())
+            .arg(first_event.kind.as_str())
+            .arg(&first_event.data)
+            .arg(self.settings.event_log_cap)
+            .arg(job.id.to_string())
+            .arg(self.keys.channel())
+            .arg(floor.to_string());
+        let mut conn = self.conn.clone();
+        let id: String = match tokio::time::timeout(
+            self.settings.op_timeout,
+            call.invoke_async(&mut conn),
+        )
+        .await
+        {
+            Ok(Ok(id)) => id,
+            Ok(Err(e)) if e.to_string().contains("DUPLICATE") => {
+                return Err(StoreError::Duplicate(job.id));
+            }
+            Ok(Err(e)) => return Err(unavailable(e)),
+            Err(_) => {
+                return Err(StoreError::Unavailable(
+                    "Redis did not answer in time".into(),
+                ));
+            }
+        };
+        Ok(Event {
+            id: id.parse().map_err(corrupt)?,
+            job_id: job.id,
+            kind: first_event.kind,
+            data: first_event.data,
+        })
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
+        let mut conn = self.conn.clone();
+        let key = self.keys.job(id);
+        let state: Option<String> = self
+            .timed(async move { conn.hget(key, "state").await })
+            .await?;
+        state
+            .map(|s| serde_json::from_str(&s).map_err(corrupt))
+            .transpose()
+    }
+
+    async fn apply(&self, id: Uuid, transition: &Transition<'_>) -> Result<Applied, ApplyError> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let (mut job, version) = self
+                .read_versioned(id)
+                .await?
+                .ok_or(ApplyError::NotFound(id))?;
+            let change = transition(&mut job)?;
+            job.updated_at = Utc::now();
+            let call = self.apply_invocation(&job, &version, &change)?;
+            let mut conn = self.conn.clone();
+            let reply: Vec<Value> = self.timed(call.invoke_async(&mut conn)).await?;
+            let status = reply
+                .first()
+                .and_then(|v| redis::from_redis_value_ref::<i64>(v).ok());
+            match status {
+                Some(1) => {
+                    let events = reply[1..]
+                        .iter()
+                        .zip(change.events)
+                        .map(|(id_value, new)| {
+                            let event_id: String =
+                                redis::from_redis_value_ref(id_value).map_err(corrupt)?;
+                            Ok(Event {
+                                id: event_id.parse().map_err(corrupt)?,
+                                job_id: id,
+                                kind: new.kind,
+                                data: new.data,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    return Ok(Applied { job, events });
+                }
+                Some(0) => return Err(ApplyError::NotFound(id)),
+                // Someone else wrote first: yield, then re-read and retry.
+                _ => tokio::task::yield_now().await,
+            }
+        }
+        Err(StoreError::Unavailable(format!("job {id} is contended: update not applied")).into())
+    }
+
+    async fn list_user_jobs(
+        &self,
+        user_id: &str,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<JobPage, StoreError> {
+        let index = self.keys.user(user_id);
+        let max = cursor.map_or_else(|| "+".to_string(), |c| format!("({c}"));
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = {
+            let index = index.clone();
+            self.timed(async move {
+                redis::cmd("ZREVRANGEBYLEX")
+                    .arg(index)
+                    .arg(max)
+                    .arg("-")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit + 1)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?
+        };
+        let more = ids.len() > limit;
+        let ids: Vec<Uuid> = ids
+            .iter()
+            .take(limit)
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok(JobPage {
+                jobs: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hget(self.keys.job(*id), "state");
+        }
+        let mut conn = self.conn.clone();
+        let states: Vec<Option<String>> = self
+            .timed(async move { pipe.query_async(&mut conn).await })
+            .await?;
+        let jobs = states
+            .into_iter()
+            .flatten()
+            .map(|s| serde_json::from_str(&s).map_err(corrupt))
+            .collect::<Result<Vec<Job>, _>>()?;
+        let next_cursor = if more { ids.last().copied() } else { None };
+        Ok(JobPage { jobs, next_cursor })
+    }
+
+    async fn events_after(
+        &self,
+        id: Uuid,
+        after: Option<EventId>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let start = after.map_or_else(|| "-".to_string(), |a| format!("({a}"));
+        let key = self.keys.events(id);
+        let mut conn = self.conn.clone();
+        let entries: Vec<(String, Vec<String>)> = self
+            .timed(async move {
+                redis::cmd("XRANGE")
+                    .arg(key)
+                    .arg(start)
+                    .arg("+")
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        entries
+            .iter()
+            .map(|(event_id, fields)| parse_event(id, event_id, fields))
+            .collect()
+    }
+
+    fn subscribe(&self, id: Uuid) -> Subscription {
+        self.hub.subscribe(id)
+    }
+
+    async fn claim(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<Lease>, StoreError> {
+        let mut conn = self.blocking.clone();
+        let read = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(max)
+            .arg("BLOCK")
+            .arg(wait.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(self.keys.queue())
+            .arg(">")
+            .to_owned();
+        let reply: redis::RedisResult<Option<Vec<(String, Vec<(String, Vec<String>)>)>>> =
+            match tokio::time::timeout(self.settings.op_timeout + wait, read.query_async(&mut conn))
+                .await
+            {
+                Ok(reply) => reply,
+                Err(_) => {
+                    return Err(StoreError::Unavailable(
+                        "Redis did not answer XREADGROUP in time".into(),
+                    ));
+                }
+            };
+        let streams = match reply {
+            Ok(streams) => streams.unwrap_or_default(),
+            Err(e) if e.code() == Some("NOGROUP") => {
+                self.ensure_group().await?;
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        Ok(streams
+            .into_iter()
+            .flat_map(|(_, entries)| entries)
+            .filter_map(|(entry_id, fields)| parse_lease(entry_id, &fields))
+            .collect())
+    }
+
+    async fn renew(&self, consumer: &str, leases: &[Lease]) -> Result<Vec<Lease>, StoreError> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut call = self.renew.prepare_invoke();
+        call.key(self.keys.queue()).arg(GROUP).arg(consumer);
+        for lease in leases {
+            call.arg(&lease.entry_id);
+        }
+        let mut conn = self.conn.clone();
+        let owned: Vec<String> = self.timed(call.invoke_async(&mut conn)).await?;
+        Ok(leases
+            .iter()
+            .filter(|l| owned.contains(&l.entry_id))
+            .cloned()
+            .collect())
+    }
+
+    async fn ack(&self, consumer: &str, lease: &Lease) -> Result<(), StoreError> {
+        self.finish_entry(consumer, lease, false).await
+    }
+
+    async fn release(&self, consumer: &str, lease: &Lease) -> Result<(), StoreError> {
+        self.finish_entry(consumer, lease, true).await
+    }
+
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<Lease>, StoreError> {
+        let mut leases = Vec::new();
+        let mut cursor = "0-0".to_string();
+        loop {
+            let mut conn = self.conn.clone();
+            let cmd = redis::cmd("XAUTOCLAIM")
+                .arg(self.keys.queue())
+                .arg(GROUP)
+                .arg(consumer)
+                .arg(min_idle.as_millis() as u64)
+                .arg(&cursor)
+                .arg("COUNT")
+                .arg(max - leases.len())
+                .to_owned();
+            let reply: redis::RedisResult<(String, Vec<(String, Vec<String>)>, Vec<String>)> = self
+                .timed(async move { Ok(cmd.query_async(&mut conn).await) })
+                .await?;
+            let (next, entries, _deleted) = match reply {
+                Ok(reply) => reply,
+                Err(e) if e.code() == Some("NOGROUP") => {
+                    self.ensure_group().await?;
+                    return Ok(leases);
+                }
+                Err(e) => return Err(unavailable(e)),
+            };
+            leases.extend(
+                entries
+                    .into_iter()
+                    .filter_map(|(entry_id, fields)| parse_lease(entry_id, &fields)),
+            );
+            if next == "0-0" || leases.len() >= max {
+                return Ok(leases);
+            }
+            cursor = next;
+        }
+    }
+
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        let queue = self.keys.queue();
+        self.timed(async move { conn.xlen(queue).await }).await
+    }
+
+    async fn due_deadlines(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Uuid>, StoreError> {
+        let mut conn = self.conn.clone();
+        let key = self.keys.deadlines();
+        let ids: Vec<String> = self
+            .timed(async move {
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(key)
+                    .arg("-inf")
+                    .arg(now.timestamp_millis())
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(max)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: String = self
+            .timed(async move { redis::cmd("PING").query_async(&mut conn).await })
+            .await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+}

@@ -1,0 +1,7 @@
+//! Lotara AI backend: trip-planning jobs run by a multi-agent workflow,
+//! streamed over SSE, paused for human approval, traced to Opik, and
+//! suggested proactively by a cluster-wide scheduler.
+
+pub mod config;
+pub mod jobs;
+pub mod telemetry;

@@ -1,0 +1,101 @@
+//! What only the Redis store can show: key layout with TTLs, and surviving a
+//! Redis restart without restarting our process.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use lotara::jobs::{
+    Change, Job, JobRequest, JobStore, RedisStore, StoreError, StoreSettings, WorkflowMode,
+};
+use support::redis_server::RedisServer;
+
+fn settings(prefix: &str) -> StoreSettings {
+    StoreSettings {
+        key_prefix: prefix.into(),
+        op_timeout: Duration::from_millis(500),
+        claim_block: Duration::from_millis(200),
+        ..StoreSettings::default()
+    }
+}
+
+#[tokio::test]
+async fn every_job_key_carries_the_job_ttl() {
+    let prefix = support::unique_prefix();
+    let store = RedisStore::connect(&support::redis_url(), settings(&prefix))
+        .await
+        .unwrap();
+    let job = Job::new(
+        "carol".into(),
+        WorkflowMode::Reactive,
+        JobRequest::default(),
+    );
+    store.create(&job, job.created_event()).await.unwrap();
+    store
+        .apply(job.id, &|_: &mut Job| Ok(Change::none()))
+        .await
+        .unwrap();
+
+    let client = redis::Client::open(support::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    for key in [
+        format!("{prefix}job:{{{}}}", job.id),
+        format!("{prefix}job:{{{}}}:events", job.id),
+        format!("{prefix}user:{{carol}}:jobs"),
+    ] {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            ttl > 86_000_000 && ttl <= 86_400_000,
+            "{key} has TTL {ttl} ms"
+        );
+    }
+}
+
+#[tokio::test]
+async fn operations_fail_typed_while_redis_is_down_and_recover_after() {
+    let mut server = RedisServer::start().await;
+    let store = RedisStore::connect(&server.url(), settings("lotara:"))
+        .await
+        .unwrap();
+    let job = Job::new("dave".into(), WorkflowMode::Reactive, JobRequest::default());
+    store.create(&job, job.created_event()).await.unwrap();
+
+    server.kill();
+    let started = Instant::now();
+    let err = store.get(job.id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "failed fast, not hung"
+    );
+    let other = Job::new("dave".into(), WorkflowMode::Reactive, JobRequest::default());
+    assert!(matches!(
+        store.create(&other, other.created_event()).await,
+        Err(StoreError::Unavailable(_))
+    ));
+
+    server.restart().await;
+    // No persistence: the job is gone, but the same store works again.
+    let recovered = support::wait_for(
+        "the store to reconnect",
+        Duration::from_secs(15),
+        || async { store.create(&other, other.created_event()).await.ok() },
+    )
+    .await;
+    assert_eq!(recovered.job_id, other.id);
+    assert_eq!(store.get(other.id).await.unwrap().unwrap().id, other.id);
+    // The queue's consumer group is recreated after the restart wiped it.
+    let leases = support::wait_for("a claim after restart", Duration::from_secs(10), || async {
+        store
+            .claim("w", 1, Duration::from_millis(100))
+            .await
+            .ok()
+            .filter(|l| !l.is_empty())
+    })
+    .await;
+    assert_eq!(leases[0].job_id, other.id);
+}
