@@ -2,6 +2,8 @@
 //! streamed over SSE, paused for human approval, traced to Opik, and
 //! suggested proactively by a cluster-wide scheduler.
 
+pub mod app;
 pub mod config;
+pub mod http;
 pub mod jobs;
 pub mod telemetry;

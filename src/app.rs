@@ -1,0 +1,134 @@
+//! `Application::build(config)` wires the store, the HTTP API and the
+//! workers, and binds the port (0 in tests: the OS picks one, reported by
+//! `port()`), so every integration test starts the real service.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::jobs::{self, JobStore};
+
+/// What the process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The HTTP API and the workers.
+    Serve,
+    /// Workers only (scale job execution apart from the API).
+    Worker,
+}
+
+pub struct Application {
+    listener: Option<TcpListener>,
+    port: u16,
+    state: AppState,
+}
+
+/// The metrics recorder is process-global; every application in the process
+/// (tests start several) shares it.
+fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("duration_seconds".into()),
+            &[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ],
+        )
+        .context("metric buckets")?
+        .build_recorder();
+    let handle = recorder.handle();
+    if metrics::set_global_recorder(recorder).is_ok() {
+        let upkeep = handle.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                upkeep.run_upkeep();
+            }
+        });
+    }
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+impl Application {
+    pub async fn build(config: Config, role: Role) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let store: Arc<dyn JobStore> =
+            jobs::open_store(config.redis_url.as_deref(), config.store_settings())
+                .await
+                .context("cannot open the job store (is REDIS_URL right and Redis up?)")?;
+        let state = AppState {
+            store,
+            config: config.clone(),
+            metrics: metrics_handle()?,
+            shutdown: CancellationToken::new(),
+        };
+        let (listener, port) = match role {
+            Role::Serve => {
+                let addr = SocketAddr::new(config.host, config.port);
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?;
+                let port = listener.local_addr()?.port();
+                (Some(listener), port)
+            }
+            Role::Worker => (None, 0),
+        };
+        Ok(Self {
+            listener,
+            port,
+            state,
+        })
+    }
+
+    /// The bound port (0 for a worker-only process).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> Arc<dyn JobStore> {
+        self.state.store.clone()
+    }
+
+    /// Cancel it to shut the service down gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then stops accepting,
+    /// ends open streams and drains, within `SHUTDOWN_GRACE_SECS`.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.state.shutdown.clone();
+        let grace = self.state.config.shutdown_grace;
+        let server = self.listener.map(|listener| {
+            let app = http::router(self.state.clone());
+            let token = shutdown.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(token.cancelled_owned())
+                    .await
+            })
+        });
+        shutdown.cancelled().await;
+        tracing::info!("shutting down");
+        if let Some(server) = server {
+            match tokio::time::timeout(grace, server).await {
+                Ok(joined) => joined.context("server task")?.context("server")?,
+                Err(_) => tracing::warn!(
+                    ?grace,
+                    "connections still open after the grace period; closing"
+                ),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! Human decisions on a job: approval of a paused plan, and feedback.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+
+use super::AppState;
+use super::dto::{ApprovalRequest, ErrorResponse, FeedbackRequest, MessageResponse};
+use super::error::ApiError;
+use super::jobs::{parse_job_id, with_job_id};
+use super::json::Valid;
+use crate::jobs::{Feedback, Job, transitions};
+
+/// Approve or reject a plan paused for approval.
+#[utoipa::path(post, path = "/v1/approve", tag = "jobs", request_body = ApprovalRequest,
+    responses(
+        (status = 200, body = MessageResponse, example = json!({"message": "Approval granted, workflow resuming"})),
+        (status = 400, description = "Job is not awaiting approval", body = ErrorResponse),
+        (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 503, body = ErrorResponse)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn approve(
+    State(state): State<AppState>,
+    Valid(req): Valid<ApprovalRequest>,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let id = parse_job_id(&req.job_id)?;
+    let notes = req.notes.clone();
+    state
+        .store
+        .apply(id, &|job: &mut Job| {
+            transitions::decide_approval(job, req.approved, notes.clone())
+        })
+        .await
+        .map_err(|e| with_job_id(e.into(), id))?;
+    tracing::info!(job_id = %id, approved = req.approved, "approval decided");
+    Ok(Json(MessageResponse::new(if req.approved {
+        "Approval granted, workflow resuming"
+    } else {
+        "Approval denied, workflow cancelled"
+    })))
+}
+
+/// Rate a job's result; kept with the job, whatever its status.
+#[utoipa::path(post, path = "/v1/feedback", tag = "jobs", request_body = FeedbackRequest,
+    responses(
+        (status = 200, body = MessageResponse),
+        (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 503, body = ErrorResponse)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn submit_feedback(
+    State(state): State<AppState>,
+    Valid(req): Valid<FeedbackRequest>,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let id = parse_job_id(&req.job_id)?;
+    let feedback = Feedback {
+        rating: req.rating,
+        comment: req.comment,
+        helpful_aspects: req.helpful_aspects,
+        improvement_areas: req.improvement_areas,
+        submitted_at: Utc::now(),
+    };
+    state
+        .store
+        .apply(id, &|job: &mut Job| {
+            transitions::add_feedback(job, feedback.clone())
+        })
+        .await
+        .map_err(|e| with_job_id(e.into(), id))?;
+    metrics::counter!("lotara_feedback_total").increment(1);
+    Ok(Json(MessageResponse::new(
+        "Feedback submitted successfully",
+    )))
+}

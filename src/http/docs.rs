@@ -1,0 +1,52 @@
+//! The OpenAPI document, generated from the handlers' and wire types'
+//! annotations, and the Swagger UI that serves it (assets compiled in: it
+//! works offline).
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::error::FieldError;
+use super::{actions, dto, jobs, service, stream};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lotara AI Backend",
+        description = "Trip-planning jobs run by a multi-agent workflow, streamed over SSE, paused for human approval when over budget.",
+        license(name = "Proprietary"),
+    ),
+    paths(
+        jobs::create_plan, jobs::create_suggestion, jobs::job_status, jobs::list_jobs, jobs::cancel_job,
+        stream::stream_job, actions::approve, actions::submit_feedback,
+        service::root, service::health, service::metrics,
+    ),
+    components(schemas(FieldError, dto::ErrorResponse, dto::JobStatusResponse)),
+    modifiers(&Security),
+    tags(
+        (name = "jobs", description = "Planning and suggestion jobs"),
+        (name = "service", description = "Health, metrics, metadata"),
+    )
+)]
+pub struct ApiDoc;
+
+/// API keys are optional (`API_KEYS`); when set, send either scheme.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+pub fn swagger() -> SwaggerUi {
+    SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi())
+}

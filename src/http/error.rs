@@ -1,0 +1,175 @@
+//! The API's one error type. Every failure, from any layer, leaves as the JSON
+//! `ErrorResponse` of API.md with a stable `error` code; handlers use `?`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::dto::{ErrorResponse, Timestamp};
+use crate::jobs::{ApplyError, Refusal, StoreError};
+
+/// One invalid field: where it is, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// `body`, `query`, `path` or `header`.
+    pub location: String,
+    /// The field, dotted for nested ones (`constraints.budget_usd`).
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn body(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            location: "body".into(),
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn query(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            location: "query".into(),
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Request validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        job_id: Option<Uuid>,
+    },
+    #[error("{0}")]
+    NotFound(String, Option<Uuid>),
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        job_id: Option<Uuid>,
+    },
+    #[error("Request body exceeds the size limit")]
+    PayloadTooLarge,
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("Missing or invalid API key")]
+    Unauthorized,
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    /// The cause is logged, never sent.
+    #[error("Internal server error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn job_not_found(id: Uuid) -> Self {
+        Self::NotFound("Job not found".into(), Some(id))
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "ValidationError"),
+            Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "BadRequest"),
+            Self::NotFound(..) => (StatusCode::NOT_FOUND, "NotFound"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+            Self::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
+            }
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            Self::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+        }
+    }
+
+    fn job_id(&self) -> Option<Uuid> {
+        match self {
+            Self::BadRequest { job_id, .. }
+            | Self::Conflict { job_id, .. }
+            | Self::NotFound(_, job_id) => *job_id,
+            _ => None,
+        }
+    }
+
+    fn details(&self) -> Option<Value> {
+        match self {
+            Self::Validation(errors) => Some(json!({ "errors": errors })),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        match &self {
+            Self::Internal(cause) => tracing::error!(%cause, "internal error"),
+            Self::ServiceUnavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            _ => {}
+        }
+        let body = ErrorResponse {
+            error: code.into(),
+            message: self.to_string(),
+            job_id: self.job_id().map(|id| id.to_string()),
+            timestamp: Timestamp::now(),
+            details: self.details(),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Self::ServiceUnavailable(_) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "job store unavailable");
+                Self::ServiceUnavailable("The job store is unavailable; retry shortly".into())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ApplyError> for ApiError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::NotFound(id) => Self::job_not_found(id),
+            ApplyError::Store(e) => e.into(),
+            ApplyError::Refused(refusal) => match refusal {
+                Refusal::NotAwaitingApproval => Self::BadRequest {
+                    message: refusal.to_string(),
+                    job_id: None,
+                },
+                other => Self::Conflict {
+                    message: other.to_string(),
+                    job_id: None,
+                },
+            },
+        }
+    }
+}
+
+/// Unknown routes.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("No such endpoint".into(), None)
+}
+
+/// Known routes called with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

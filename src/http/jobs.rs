@@ -1,0 +1,198 @@
+//! Job resources: create (plan, suggest), read (status, list), cancel.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use super::AppState;
+use super::dto::{
+    ErrorResponse, JobListResponse, JobResponse, JobStatusResponse, JobSummary, PlanRequest,
+    SuggestRequest,
+};
+use super::error::{ApiError, FieldError};
+use super::json::Valid;
+use crate::jobs::{Job, JobRequest, WorkflowMode, transitions};
+
+/// A malformed id names no job: 404, like an unknown one.
+pub fn parse_job_id(raw: &str) -> Result<Uuid, ApiError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::NotFound("Job not found".into(), None))
+}
+
+async fn create(
+    state: &AppState,
+    job: Job,
+    message: &str,
+) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+    state.store.create(&job, job.created_event()).await?;
+    metrics::counter!("lotara_jobs_created_total", "mode" => job.mode.as_str()).increment(1);
+    tracing::info!(job_id = %job.id, user_id = %job.user_id, mode = job.mode.as_str(), "job created");
+    Ok((StatusCode::ACCEPTED, Json(JobResponse::new(&job, message))))
+}
+
+/// Start planning a trip.
+#[utoipa::path(post, path = "/v1/plan", tag = "jobs", request_body = PlanRequest,
+    responses(
+        (status = 202, description = "Job accepted", body = JobResponse),
+        (status = 401, body = ErrorResponse), (status = 415, body = ErrorResponse),
+        (status = 413, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 503, description = "Job store unavailable", body = ErrorResponse)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn create_plan(
+    State(state): State<AppState>,
+    Valid(req): Valid<PlanRequest>,
+) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+    let request = JobRequest {
+        query: Some(req.query),
+        constraints: req.constraints,
+        session_id: req.session_id,
+        trigger_type: None,
+        context: None,
+    };
+    let job = Job::new(req.user_id, WorkflowMode::Reactive, request);
+    create(&state, job, "Trip planning started").await
+}
+
+/// Start a proactive suggestion from a trigger (price drop, calendar gap, budget surplus).
+#[utoipa::path(post, path = "/v1/suggest", tag = "jobs", request_body = SuggestRequest,
+    responses(
+        (status = 202, description = "Job accepted", body = JobResponse),
+        (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 503, body = ErrorResponse)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn create_suggestion(
+    State(state): State<AppState>,
+    Valid(req): Valid<SuggestRequest>,
+) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+    let request = JobRequest {
+        query: None,
+        constraints: req.constraints.unwrap_or_default(),
+        session_id: None,
+        trigger_type: Some(req.trigger_type),
+        context: Some(req.context),
+    };
+    let job = Job::new(req.user_id, WorkflowMode::Proactive, request);
+    create(&state, job, "Proactive suggestion started").await
+}
+
+/// A job's status, progress, partial outputs and result.
+#[utoipa::path(get, path = "/v1/status/{job_id}", tag = "jobs",
+    params(("job_id" = String, Path, description = "The job id")),
+    responses(
+        (status = 200, body = JobStatusResponse),
+        (status = 404, body = ErrorResponse), (status = 503, body = ErrorResponse)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn job_status(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+) -> Result<Json<JobStatusResponse>, ApiError> {
+    let id = parse_job_id(&job_id)?;
+    let job = state
+        .store
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::job_not_found(id))?;
+    Ok(Json(JobStatusResponse::from(&job)))
+}
+
+/// A user's jobs, newest first (beyond the original).
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
+    params(
+        ("user_id" = String, Query, description = "Whose jobs"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses(
+        (status = 200, body = JobListResponse),
+        (status = 422, body = ErrorResponse), (status = 503, body = ErrorResponse)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<JobListResponse>, ApiError> {
+    let mut errors = Vec::new();
+    let user_id = params
+        .get("user_id")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty());
+    if user_id.is_none() {
+        errors.push(FieldError::query("user_id", "Field required"));
+    }
+    let limit = match params.get("limit").map(|s| s.parse::<usize>()) {
+        None => 20,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => {
+            errors.push(FieldError::query(
+                "limit",
+                "Must be a whole number between 1 and 100",
+            ));
+            20
+        }
+    };
+    let cursor = match params
+        .get("cursor")
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<Uuid>())
+    {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => {
+            errors.push(FieldError::query(
+                "cursor",
+                "Must be a next_cursor value from a previous page",
+            ));
+            None
+        }
+    };
+    let Some(user_id) = user_id.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let page = state.store.list_user_jobs(user_id, limit, cursor).await?;
+    Ok(Json(JobListResponse {
+        jobs: page.jobs.iter().map(JobSummary::from).collect(),
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+    }))
+}
+
+/// Cancel a job that has not finished (beyond the original).
+#[utoipa::path(post, path = "/v1/jobs/{job_id}/cancel", tag = "jobs",
+    params(("job_id" = String, Path, description = "The job id")),
+    responses(
+        (status = 200, body = JobResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 409, description = "Already finished", body = ErrorResponse),
+        (status = 503, body = ErrorResponse)),
+    security((), ("bearer" = []), ("api_key" = [])))]
+pub async fn cancel_job(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+) -> Result<Json<JobResponse>, ApiError> {
+    let id = parse_job_id(&job_id)?;
+    let applied = state
+        .store
+        .apply(id, &|job: &mut Job| {
+            transitions::cancel(job, "Cancelled by request", "cancelled")
+        })
+        .await
+        .map_err(|e| with_job_id(e.into(), id))?;
+    tracing::info!(job_id = %id, "job cancelled");
+    Ok(Json(JobResponse::new(&applied.job, "Job cancelled")))
+}
+
+/// Names the job in an error about it.
+pub fn with_job_id(error: ApiError, id: Uuid) -> ApiError {
+    match error {
+        ApiError::BadRequest { message, .. } => ApiError::BadRequest {
+            message,
+            job_id: Some(id),
+        },
+        ApiError::Conflict { message, .. } => ApiError::Conflict {
+            message,
+            job_id: Some(id),
+        },
+        ApiError::NotFound(message, _) => ApiError::NotFound(message, Some(id)),
+        other => other,
+    }
+}

@@ -1,0 +1,209 @@
+//! Reading request bodies: content type, size, JSON syntax, then each field's
+//! rules, reporting every bad field at once. Request types implement
+//! `FromJson` to turn a JSON object into a value that is valid by
+//! construction ("parse, don't validate").
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, FieldError};
+
+pub trait FromJson: Sized {
+    fn from_json(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>>;
+}
+
+/// A JSON body parsed into `T`.
+pub struct Valid<T>(pub T);
+
+impl<S: Send + Sync, T: FromJson> FromRequest<S> for Valid<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest {
+                    message: rejection.body_text(),
+                    job_id: None,
+                }
+            }
+        })?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::Validation(vec![FieldError::body("", format!("Malformed JSON: {e}"))])
+        })?;
+        let Value::Object(object) = value else {
+            return Err(ApiError::Validation(vec![FieldError::body(
+                "",
+                "The body must be a JSON object",
+            )]));
+        };
+        T::from_json(&object)
+            .map(Valid)
+            .map_err(ApiError::Validation)
+    }
+}
+
+/// Reads fields of one object, collecting every problem.
+pub struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    prefix: &'a str,
+    pub errors: Vec<FieldError>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(object: &'a Map<String, Value>) -> Self {
+        Self::nested(object, "")
+    }
+
+    /// Fields of a nested object, reported as `prefix.field`.
+    pub fn nested(object: &'a Map<String, Value>, prefix: &'a str) -> Self {
+        Self {
+            object,
+            prefix,
+            errors: Vec::new(),
+        }
+    }
+
+    fn name(&self, field: &str) -> String {
+        if self.prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{}.{field}", self.prefix)
+        }
+    }
+
+    pub fn fail(&mut self, field: &str, reason: impl Into<String>) {
+        let name = self.name(field);
+        self.errors.push(FieldError::body(name, reason));
+    }
+
+    /// The value, treating JSON `null` as absent.
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.object.get(field).filter(|v| !v.is_null())
+    }
+
+    pub fn string(&mut self, field: &str, required: bool, max_chars: usize) -> Option<String> {
+        match self.get(field) {
+            None if required => self.fail(field, "Field required"),
+            None => {}
+            Some(Value::String(s)) => {
+                let chars = s.chars().count();
+                if required && s.trim().is_empty() {
+                    self.fail(field, "Must not be empty");
+                } else if chars > max_chars {
+                    self.fail(
+                        field,
+                        format!("Must be at most {max_chars} characters (got {chars})"),
+                    );
+                } else {
+                    return Some(s.clone());
+                }
+            }
+            Some(_) => self.fail(field, "Must be a string"),
+        }
+        None
+    }
+
+    pub fn boolean(&mut self, field: &str) -> Option<bool> {
+        match self.get(field) {
+            None => self.fail(field, "Field required"),
+            Some(Value::Bool(b)) => return Some(*b),
+            Some(_) => self.fail(field, "Must be true or false"),
+        }
+        None
+    }
+
+    pub fn integer(&mut self, field: &str, required: bool, min: i64, max: i64) -> Option<i64> {
+        match self.get(field) {
+            None if required => self.fail(field, "Field required"),
+            None => {}
+            Some(v) => match v.as_i64() {
+                Some(n) if (min..=max).contains(&n) => return Some(n),
+                Some(_) => self.fail(field, format!("Must be between {min} and {max}")),
+                None => self.fail(field, "Must be a whole number"),
+            },
+        }
+        None
+    }
+
+    pub fn number(&mut self, field: &str, min: f64) -> Option<f64> {
+        match self.get(field) {
+            None => {}
+            Some(v) => match v.as_f64() {
+                Some(n) if n.is_finite() && n >= min => return Some(n),
+                Some(_) => self.fail(field, format!("Must be a number ≥ {min}")),
+                None => self.fail(field, "Must be a number"),
+            },
+        }
+        None
+    }
+
+    pub fn strings(
+        &mut self,
+        field: &str,
+        max_items: usize,
+        max_chars: usize,
+    ) -> Option<Vec<String>> {
+        let items = match self.get(field) {
+            None => return None,
+            Some(Value::Array(items)) => items,
+            Some(_) => {
+                self.fail(field, "Must be a list of strings");
+                return None;
+            }
+        };
+        if items.len() > max_items {
+            self.fail(field, format!("At most {max_items} items"));
+            return None;
+        }
+        let strings: Option<Vec<String>> = items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .filter(|s| s.chars().count() <= max_chars)
+                    .map(String::from)
+            })
+            .collect();
+        if strings.is_none() {
+            self.fail(
+                field,
+                format!("Every item must be a string of at most {max_chars} characters"),
+            );
+        }
+        strings
+    }
+
+    pub fn object(&mut self, field: &str, required: bool) -> Option<Map<String, Value>> {
+        match self.get(field) {
+            None if required => self.fail(field, "Field required"),
+            None => {}
+            Some(Value::Object(map)) => return Some(map.clone()),
+            Some(_) => self.fail(field, "Must be an object"),
+        }
+        None
+    }
+
+    pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T, Vec<FieldError>> {
+        if self.errors.is_empty() {
+            value().ok_or_else(|| vec![FieldError::body("", "Invalid body")])
+        } else {
+            Err(self.errors)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Cross-cutting request handling: API keys, request timeout, metrics.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use super::error::ApiError;
+
+fn presented_key(req: &Request) -> Option<&str> {
+    let headers = req.headers();
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(key.trim());
+    }
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// With `API_KEYS` set, requires one of them. Every configured key is
+/// compared in constant time, so timing tells nothing about a near miss.
+pub async fn require_api_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let keys = &state.config.api_keys;
+    if keys.is_empty() {
+        return next.run(req).await;
+    }
+    let presented = presented_key(&req).unwrap_or("").as_bytes();
+    let valid = keys.iter().fold(subtle::Choice::from(0), |found, key| {
+        found | key.as_bytes().ct_eq(presented)
+    });
+    if bool::from(valid) && !presented.is_empty() {
+        next.run(req).await
+    } else {
+        ApiError::Unauthorized.into_response()
+    }
+}
+
+/// Ends a non-streaming request that runs past `REQUEST_TIMEOUT_SECS` with a
+/// JSON 503 instead of holding the connection.
+pub async fn request_timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::ServiceUnavailable(format!("The request did not complete within {limit:?}"))
+                .into_response()
+        }
+    }
+}
+
+/// Requests by route and status, and their latency.
+pub async fn record_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("lotara_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("lotara_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,142 @@
+//! `GET /v1/stream/{job_id}`: a job's events over Server-Sent Events.
+//!
+//! The first frame is a snapshot (`state_change` with the current status and
+//! stage, no id, carrying `retry:`). Then every logged event after the
+//! client's `Last-Event-ID`, then live ones, each with its id, through
+//! `jobs::follow` (no Redis connection per client: the process's hub feeds
+//! it). The stream ends after the event that makes the job terminal, or at
+//! once for a job that already ended. A client going away only drops its
+//! subscription; the job never notices.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::stream::{self, BoxStream, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::dto::ErrorResponse;
+use super::error::{ApiError, FieldError};
+use super::jobs::parse_job_id;
+use crate::jobs::{self, Event, EventId, StoreError};
+
+/// How long a browser waits before reconnecting.
+const RETRY: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Deserialize)]
+pub struct StreamParams {
+    last_event_id: Option<String>,
+}
+
+/// Counts open streams for `/metrics`; decremented however the stream ends.
+struct OpenStream;
+
+impl OpenStream {
+    fn new() -> Self {
+        metrics::gauge!("lotara_sse_streams_open").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!("lotara_sse_streams_open").decrement(1.0);
+    }
+}
+
+fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<EventId>, ApiError> {
+    let (raw, location) = match headers.get("last-event-id") {
+        Some(v) => (v.to_str().ok().map(str::to_string), "header"),
+        None => (params.last_event_id.clone(), "query"),
+    };
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw.parse().map(Some).map_err(|reason: String| {
+            ApiError::Validation(vec![FieldError {
+                location: location.into(),
+                field: "last_event_id".into(),
+                reason,
+            }])
+        }),
+    }
+}
+
+fn to_frame(event: &Event) -> SseEvent {
+    SseEvent::default()
+        .id(event.id.to_string())
+        .event(event.kind.as_str())
+        .data(&event.data)
+}
+
+/// Stream a job's progress as Server-Sent Events.
+#[utoipa::path(get, path = "/v1/stream/{job_id}", tag = "jobs",
+    params(
+        ("job_id" = String, Path, description = "The job id"),
+        ("last_event_id" = Option<String>, Query, description = "Resume after this event id (or send the Last-Event-ID header)")),
+    responses(
+        (status = 200, description = "`text/event-stream`: `id:`, `event:` (state_change, task_start, task_complete, agent_output, validation_result, error, complete) and one-line JSON `data:` per event", content_type = "text/event-stream", body = String),
+        (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 503, body = ErrorResponse)))]
+pub async fn stream_job(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+    Query(params): Query<StreamParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_job_id(&job_id)?;
+    let after = last_event_id(&headers, &params)?;
+    let job = state
+        .store
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::job_not_found(id))?;
+
+    let snapshot = SseEvent::default()
+        .event("state_change")
+        .data(json!({ "status": job.status, "current_state": job.stage }).to_string())
+        .retry(RETRY);
+    // A finished job's log is complete: replay it and stop. Otherwise follow
+    // it live until its terminal event.
+    let events: BoxStream<'static, Result<Arc<Event>, StoreError>> = if job.status.is_terminal() {
+        let logged = state.store.events_after(id, after).await?;
+        stream::iter(logged.into_iter().map(|e| Ok(Arc::new(e)))).boxed()
+    } else {
+        jobs::follow(state.store.clone(), id, after).boxed()
+    };
+    let frames = events
+        .scan((false, OpenStream::new()), move |(ended, _open), item| {
+            let frame = match item {
+                _ if *ended => None,
+                Ok(event) => {
+                    *ended = event.ends_stream();
+                    Some(Ok::<_, Infallible>(to_frame(&event)))
+                }
+                Err(e) => {
+                    // The client reconnects with its last id once we recover.
+                    tracing::warn!(job_id = %id, error = %e, "stream ended: store unavailable");
+                    None
+                }
+            };
+            futures::future::ready(frame)
+        })
+        .take_until(state.shutdown.clone().cancelled_owned());
+    let body = stream::once(futures::future::ready(Ok(snapshot))).chain(frames);
+    let sse = Sse::new(body).keep_alive(
+        KeepAlive::new()
+            .interval(state.config.sse_keepalive)
+            .text("keep-alive"),
+    );
+    Ok((
+        [(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        )],
+        sse,
+    )
+        .into_response())
+}
