@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobStore};
+use crate::llm::LlmClient;
+use crate::workflow::{Executor, ExecutorSettings, MotherAgent};
 
 /// What the process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,35 +30,38 @@ pub struct Application {
     listener: Option<TcpListener>,
     port: u16,
     state: AppState,
+    executor: Option<Arc<Executor>>,
 }
 
 /// The metrics recorder is process-global; every application in the process
-/// (tests start several) shares it.
-fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
+/// (tests start several) shares it. Installed exactly once.
+fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(handle) = HANDLE.get() {
-        return Ok(handle.clone());
-    }
-    let recorder = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Suffix("duration_seconds".into()),
-            &[
+    HANDLE
+        .get_or_init(|| {
+            const BUCKETS: &[f64] = &[
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ],
-        )
-        .context("metric buckets")?
-        .build_recorder();
-    let handle = recorder.handle();
-    if metrics::set_global_recorder(recorder).is_ok() {
-        let upkeep = handle.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                upkeep.run_upkeep();
+            ];
+            let recorder = match PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), BUCKETS)
+            {
+                Ok(builder) => builder.build_recorder(),
+                Err(_) => PrometheusBuilder::new().build_recorder(),
+            };
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
             }
-        });
-    }
-    Ok(HANDLE.get_or_init(|| handle).clone())
+            let upkeep = handle.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    upkeep.run_upkeep();
+                }
+            });
+            handle
+        })
+        .clone()
 }
 
 impl Application {
@@ -66,10 +71,17 @@ impl Application {
             jobs::open_store(config.redis_url.as_deref(), config.store_settings())
                 .await
                 .context("cannot open the job store (is REDIS_URL right and Redis up?)")?;
+        let llm = match &config.llm {
+            Some(settings) => Some(Arc::new(
+                LlmClient::new(settings.clone()).context("LLM client")?,
+            )),
+            None => None,
+        };
         let state = AppState {
+            llm,
             store,
             config: config.clone(),
-            metrics: metrics_handle()?,
+            metrics: metrics_handle(),
             shutdown: CancellationToken::new(),
         };
         let (listener, port) = match role {
@@ -83,10 +95,29 @@ impl Application {
             }
             Role::Worker => (None, 0),
         };
+        let executor = (config.worker_concurrency > 0).then(|| {
+            let agent = Arc::new(MotherAgent::new(
+                state.store.clone(),
+                config.approval_timeout,
+                state.llm.clone(),
+            ));
+            Executor::new(
+                state.store.clone(),
+                agent,
+                ExecutorSettings {
+                    concurrency: config.worker_concurrency,
+                    lease: config.job_lease,
+                    max_attempts: config.job_max_attempts,
+                    approval_timeout: config.approval_timeout,
+                    claim_wait: Duration::from_secs(2),
+                },
+            )
+        });
         Ok(Self {
             listener,
             port,
             state,
+            executor,
         })
     }
 
@@ -118,17 +149,27 @@ impl Application {
                     .await
             })
         });
+        let workers = self
+            .executor
+            .map(|executor| tokio::spawn(executor.run(shutdown.clone())));
         shutdown.cancelled().await;
-        tracing::info!("shutting down");
-        if let Some(server) = server {
-            match tokio::time::timeout(grace, server).await {
-                Ok(joined) => joined.context("server task")?.context("server")?,
-                Err(_) => tracing::warn!(
-                    ?grace,
-                    "connections still open after the grace period; closing"
-                ),
+        tracing::info!("shutting down: no new connections or jobs; handing back running jobs");
+        // Both drain at once, within one grace period.
+        let drain = async {
+            if let Some(workers) = workers {
+                let _ = workers.await;
+            }
+            if let Some(server) = server {
+                server.await.context("server task")?.context("server")?;
+            }
+            Ok::<_, anyhow::Error>(())
+        };
+        match tokio::time::timeout(grace, drain).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(?grace, "still draining after the grace period; exiting");
+                Ok(())
             }
         }
-        Ok(())
     }
 }

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::jobs::StoreSettings;
+use crate::llm::LlmSettings;
 
 /// Every environment variable the service reads.
 pub const VARIABLES: &[&str] = &[
@@ -33,6 +34,12 @@ pub const VARIABLES: &[&str] = &[
     "SHUTDOWN_GRACE_SECS",
     "CORS_ORIGINS",
     "API_KEYS",
+    "LLM_BASE_URL",
+    "LLM_API_KEY",
+    "LLM_MODEL",
+    "LLM_TIMEOUT_SECS",
+    "LLM_MAX_RETRIES",
+    "LLM_MAX_CONCURRENCY",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +68,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub cors_origins: Vec<String>,
     pub api_keys: Vec<String>,
+    /// `None`: the knowledge backend plans (no LLM configured).
+    pub llm: Option<LlmSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,15 +167,14 @@ impl Config {
             }
         };
         let redis_url = r.raw("REDIS_URL");
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://")
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://")
                 || url.starts_with("rediss://")
                 || url.starts_with("unix://"))
-            {
-                r.errors.push(format!(
-                    "REDIS_URL={url:?}: expected redis://host:port[/db] (or rediss://, unix://)"
-                ));
-            }
+        {
+            r.errors.push(format!(
+                "REDIS_URL={url:?}: expected redis://host:port[/db] (or rediss://, unix://)"
+            ));
         }
         let config = Self {
             host: r.parse(
@@ -198,6 +206,31 @@ impl Config {
                 "http://localhost:3000,http://localhost:5173",
             ),
             api_keys: r.list("API_KEYS", ""),
+            llm: None,
+        };
+        let base_url = r.raw("LLM_BASE_URL");
+        let api_key = r.raw("LLM_API_KEY");
+        if let Some(url) = &base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            r.errors.push(format!(
+                "LLM_BASE_URL={url:?}: expected an http(s) URL, e.g. https://api.openai.com/v1"
+            ));
+        }
+
+        let llm = LlmSettings {
+            base_url: base_url
+                .clone()
+                .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+            api_key: api_key.clone(),
+            model: r.string("LLM_MODEL", "gpt-4o-mini"),
+            timeout: r.secs("LLM_TIMEOUT_SECS", 60),
+            max_retries: r.parse("LLM_MAX_RETRIES", 3, "a whole number"),
+            max_concurrency: r.positive("LLM_MAX_CONCURRENCY", 16) as usize,
+        };
+        let config = Self {
+            llm: (base_url.is_some() || api_key.is_some()).then_some(llm),
+            ..config
         };
         if r.errors.is_empty() {
             Ok(config)

@@ -6,4 +6,7 @@ pub mod app;
 pub mod config;
 pub mod http;
 pub mod jobs;
+pub mod knowledge;
+pub mod llm;
 pub mod telemetry;
+pub mod workflow;

@@ -99,3 +99,60 @@ async fn operations_fail_typed_while_redis_is_down_and_recover_after() {
     .await;
     assert_eq!(leases[0].job_id, other.id);
 }
+
+#[tokio::test]
+async fn live_events_reach_subscribers_through_the_process_feed() {
+    let store = RedisStore::connect(&support::redis_url(), settings(&support::unique_prefix()))
+        .await
+        .unwrap();
+    let job = Job::new("erin".into(), WorkflowMode::Reactive, JobRequest::default());
+    store.create(&job, job.created_event()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut subscription = store.subscribe(job.id);
+    let marker = lotara::jobs::NewEvent::new(
+        lotara::jobs::EventKind::AgentOutput,
+        serde_json::json!({"key": "k", "value": 1}),
+    );
+    let written = store
+        .apply(job.id, &move |_: &mut Job| {
+            Ok(Change::event(marker.clone()))
+        })
+        .await
+        .unwrap();
+    let received = tokio::time::timeout(Duration::from_secs(5), subscription.recv())
+        .await
+        .expect("live event within 5 s")
+        .unwrap();
+    assert_eq!(received.id, written.events[0].id);
+}
+
+#[tokio::test]
+async fn follow_delivers_live_events_after_the_replay() {
+    use futures::StreamExt;
+    let store: std::sync::Arc<dyn JobStore> = std::sync::Arc::new(
+        RedisStore::connect(&support::redis_url(), settings(&support::unique_prefix()))
+            .await
+            .unwrap(),
+    );
+    let job = Job::new("erin".into(), WorkflowMode::Reactive, JobRequest::default());
+    store.create(&job, job.created_event()).await.unwrap();
+    let mut events = Box::pin(lotara::jobs::follow(store.clone(), job.id, None));
+    let first = events.next().await.unwrap().unwrap();
+    let marker = lotara::jobs::NewEvent::new(
+        lotara::jobs::EventKind::AgentOutput,
+        serde_json::json!({"key": "k", "value": 1}),
+    );
+    let written = store
+        .apply(job.id, &move |_: &mut Job| {
+            Ok(Change::event(marker.clone()))
+        })
+        .await
+        .unwrap();
+    let live = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("live event within 5 s")
+        .unwrap()
+        .unwrap();
+    assert!(first.id < live.id);
+    assert_eq!(live.id, written.events[0].id);
+}

@@ -305,10 +305,21 @@ async fn an_expired_lease_is_reclaimed_by_another_consumer(backend: Backend) {
     .await;
     assert_eq!(reclaimed, vec![lease.clone()]);
     assert!(
-        store.renew("a", &[lease.clone()]).await.unwrap().is_empty(),
+        store
+            .renew("a", std::slice::from_ref(&lease))
+            .await
+            .unwrap()
+            .is_empty(),
         "old owner lost it"
     );
-    assert_eq!(store.renew("b", &[lease.clone()]).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .renew("b", std::slice::from_ref(&lease))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(reclaimed[0].job_id, job.id);
 }
 

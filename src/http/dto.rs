@@ -85,11 +85,12 @@ fn check_constraints(constraints: &Map<String, Value>, errors: &mut Vec<FieldErr
     f.string("destination", false, 200);
     f.integer("travelers", false, 1, 50);
     f.integer("budget_tokens", false, 1, 10_000_000);
-    if let Some(date) = f.string("start_date", false, 10) {
-        if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
-            f.fail("start_date", "Must be a date in YYYY-MM-DD form");
-        }
+    if let Some(date) = f.string("start_date", false, 10)
+        && chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err()
+    {
+        f.fail("start_date", "Must be a date in YYYY-MM-DD form");
     }
+
     errors.extend(f.errors);
 }
 

@@ -29,6 +29,7 @@ use tracing::Level;
 
 use crate::config::Config;
 use crate::jobs::JobStore;
+use crate::llm::LlmClient;
 
 pub use service::VERSION;
 
@@ -36,6 +37,7 @@ pub use service::VERSION;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn JobStore>,
+    pub llm: Option<Arc<LlmClient>>,
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     /// Cancelled when the service shuts down: open streams end cleanly.

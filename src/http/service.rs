@@ -43,7 +43,14 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
     let services = ServicesHealth {
         redis: probe_store(&state).await,
         opik: "not_configured".into(),
-        llm: "not_configured".into(),
+        llm: match &state.llm {
+            None => "not_configured".into(),
+            Some(llm) => match tokio::time::timeout(PROBE_TIMEOUT, llm.probe()).await {
+                Ok(Ok(())) => "healthy".into(),
+                Ok(Err(e)) => format!("unhealthy: {e}"),
+                Err(_) => format!("unhealthy: no answer within {PROBE_TIMEOUT:?}"),
+            },
+        },
     };
     let degraded = [&services.redis, &services.opik, &services.llm]
         .iter()

@@ -108,23 +108,29 @@ pub async fn stream_job(
     } else {
         jobs::follow(state.store.clone(), id, after).boxed()
     };
-    let frames = events
-        .scan((false, OpenStream::new()), move |(ended, _open), item| {
-            let frame = match item {
-                _ if *ended => None,
+    // Ends right after the terminal event, without waiting on the source
+    // again (a live source would never yield another item).
+    let open = OpenStream::new();
+    let frames = stream::unfold(
+        (events, false, open),
+        move |(mut events, ended, open)| async move {
+            if ended {
+                return None;
+            }
+            match events.next().await? {
                 Ok(event) => {
-                    *ended = event.ends_stream();
-                    Some(Ok::<_, Infallible>(to_frame(&event)))
+                    let ends = event.ends_stream();
+                    Some((Ok::<_, Infallible>(to_frame(&event)), (events, ends, open)))
                 }
                 Err(e) => {
                     // The client reconnects with its last id once we recover.
                     tracing::warn!(job_id = %id, error = %e, "stream ended: store unavailable");
                     None
                 }
-            };
-            futures::future::ready(frame)
-        })
-        .take_until(state.shutdown.clone().cancelled_owned());
+            }
+        },
+    )
+    .take_until(state.shutdown.clone().cancelled_owned());
     let body = stream::once(futures::future::ready(Ok(snapshot))).chain(frames);
     let sse = Sse::new(body).keep_alive(
         KeepAlive::new()

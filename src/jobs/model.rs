@@ -56,8 +56,11 @@ impl WorkflowMode {
     }
 }
 
-/// The workflow stage, reported as `progress.current_state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// The workflow stage, reported as `progress.current_state`. Ordered: a run
+/// only moves forward through them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Monitoring,

@@ -371,7 +371,8 @@ async fn run_feed(client: Client, channel: String, hub: EventHub, op_timeout: Du
                 backoff = Duration::from_millis(100);
                 hub.resync_all();
                 tracing::debug!(%channel, "event feed subscribed");
-                let mut messages = pubsub.into_on_message();
+                // Keep the sink: dropping it ends the connection's driver.
+                let (_sink, mut messages) = pubsub.split();
                 while let Some(msg) = messages.next().await {
                     match msg
                         .get_payload::<String>()

@@ -151,8 +151,8 @@ mod tests {
         assert!(change.enqueue);
         assert_eq!(job.status, JobStatus::Executing);
         assert_eq!(
-            decide_approval(&mut job, true, None),
-            Err(Refusal::NotAwaitingApproval).map(|()| unreachable!())
+            decide_approval(&mut job, true, None).unwrap_err(),
+            Refusal::NotAwaitingApproval
         );
 
         let mut job = paused_job();

@@ -3,7 +3,10 @@
 //! deadline instead of sleeping.
 #![allow(dead_code)]
 
+pub mod app;
+pub mod fake_llm;
 pub mod redis_server;
+pub mod sse;
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,0 +1,372 @@
+//! OpenAI-compatible chat completions over plain reqwest: no SDK, so any
+//! compatible server works, including those that differ in small ways.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use super::meter::TokenMeter;
+
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1`.
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub model: String,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub max_concurrency: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn system(content: impl Into<String>) -> Self {
+        Self {
+            role: "system".into(),
+            content: content.into(),
+        }
+    }
+    pub fn user(content: impl Into<String>) -> Self {
+        Self {
+            role: "user".into(),
+            content: content.into(),
+        }
+    }
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self {
+            role: "assistant".into(),
+            content: content.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub total_tokens: u64,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LlmError {
+    #[error("the LLM did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the LLM is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the LLM rejected the request: {0}")]
+    Rejected(String),
+    #[error("the LLM's answer was invalid after a repair attempt: {0}")]
+    Invalid(String),
+    #[error("the job's LLM token budget of {limit} tokens is spent ({used} used)")]
+    BudgetExceeded { limit: u64, used: u64 },
+}
+
+/// One finished call, for tracing.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub model: String,
+    pub usage: Usage,
+    pub started: chrono::DateTime<chrono::Utc>,
+    pub ended: chrono::DateTime<chrono::Utc>,
+    pub messages: Vec<Message>,
+    pub reply: String,
+}
+
+pub struct LlmClient {
+    http: reqwest::Client,
+    settings: LlmSettings,
+    /// Process-wide cap on calls in flight.
+    slots: Arc<Semaphore>,
+    /// Cleared once a server rejects `json_schema`; then `json_object` is used.
+    schema_supported: AtomicBool,
+}
+
+#[derive(Deserialize)]
+struct ChatResponse {
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: ChoiceMessage,
+}
+
+#[derive(Deserialize)]
+struct ChoiceMessage {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+enum Attempt {
+    Done(String, Usage, String),
+    Retry(LlmError, Option<Duration>),
+    Fail(LlmError),
+    SchemaUnsupported,
+}
+
+impl LlmClient {
+    pub fn new(settings: LlmSettings) -> Result<Self, LlmError> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| LlmError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            http,
+            slots: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
+            settings,
+            schema_supported: AtomicBool::new(true),
+        })
+    }
+
+    pub fn model(&self) -> &str {
+        &self.settings.model
+    }
+
+    /// For `/health`: lists models, which every compatible server serves.
+    pub async fn probe(&self) -> Result<(), LlmError> {
+        let url = format!("{}/models", self.settings.base_url.trim_end_matches('/'));
+        let mut request = self.http.get(url).timeout(Duration::from_secs(1));
+        if let Some(key) = &self.settings.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| LlmError::Unavailable(e.to_string()))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(LlmError::Unavailable(format!("HTTP {}", response.status())))
+        }
+    }
+
+    /// The provider name Opik expects, guessed from the base URL.
+    pub fn provider(&self) -> &'static str {
+        let url = self.settings.base_url.as_str();
+        if url.contains("googleapis") {
+            "google_ai"
+        } else if url.contains("openai.com") {
+            "openai"
+        } else if url.contains("anthropic") {
+            "anthropic"
+        } else {
+            "openai_compatible"
+        }
+    }
+
+    fn body(&self, messages: &[Message], schema_name: &str, schema: &Value) -> Value {
+        let response_format = if self.schema_supported.load(Ordering::Relaxed) {
+            json!({"type": "json_schema", "json_schema": {"name": schema_name, "strict": false, "schema": schema}})
+        } else {
+            json!({"type": "json_object"})
+        };
+        json!({
+            "model": self.settings.model,
+            "messages": messages,
+            "temperature": 0.2,
+            "response_format": response_format,
+        })
+    }
+
+    async fn attempt(&self, body: &Value) -> Attempt {
+        let url = format!(
+            "{}/chat/completions",
+            self.settings.base_url.trim_end_matches('/')
+        );
+        let mut request = self.http.post(url).json(body);
+        if let Some(key) = &self.settings.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return Attempt::Retry(LlmError::Timeout(self.settings.timeout), None);
+            }
+            Err(e) => return Attempt::Retry(LlmError::Unavailable(e.to_string()), None),
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|secs| Duration::from_secs_f64(secs.clamp(0.0, 60.0)));
+        let text = match response.text().await {
+            Ok(t) => t,
+            Err(e) if e.is_timeout() => {
+                return Attempt::Retry(LlmError::Timeout(self.settings.timeout), None);
+            }
+            Err(e) => return Attempt::Retry(LlmError::Unavailable(e.to_string()), None),
+        };
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Attempt::Retry(
+                LlmError::Unavailable(format!("HTTP {status}: {}", snippet(&text))),
+                retry_after,
+            );
+        }
+        if status == StatusCode::BAD_REQUEST
+            && text.contains("response_format")
+            && self.schema_supported.load(Ordering::Relaxed)
+        {
+            return Attempt::SchemaUnsupported;
+        }
+        if !status.is_success() {
+            return Attempt::Fail(LlmError::Rejected(format!(
+                "HTTP {status}: {}",
+                snippet(&text)
+            )));
+        }
+        match serde_json::from_str::<ChatResponse>(&text) {
+            Ok(reply) => {
+                let content = reply
+                    .choices
+                    .into_iter()
+                    .next()
+                    .and_then(|c| c.message.content)
+                    .unwrap_or_default();
+                let model = reply.model.unwrap_or_else(|| self.settings.model.clone());
+                Attempt::Done(content, reply.usage.unwrap_or_default(), model)
+            }
+            Err(e) => Attempt::Retry(
+                LlmError::Unavailable(format!("unreadable reply: {e}")),
+                None,
+            ),
+        }
+    }
+
+    /// One chat completion, retried with backoff and jitter on 429, 5xx and
+    /// timeouts (honouring `Retry-After`). Usage is charged to `meter`.
+    pub async fn complete(
+        &self,
+        messages: &[Message],
+        schema_name: &str,
+        schema: &Value,
+        meter: &TokenMeter,
+    ) -> Result<CallRecord, LlmError> {
+        if meter.exhausted() {
+            return Err(LlmError::BudgetExceeded {
+                limit: meter.limit(),
+                used: meter.used(),
+            });
+        }
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| LlmError::Unavailable("client closed".into()))?;
+        let started = chrono::Utc::now();
+        let mut retries = 0;
+        loop {
+            let body = self.body(messages, schema_name, schema);
+            match self.attempt(&body).await {
+                Attempt::Done(reply, usage, model) => {
+                    meter.record(&usage);
+                    metrics::counter!("lotara_llm_calls_total", "outcome" => "ok").increment(1);
+                    metrics::counter!("lotara_llm_tokens_total")
+                        .increment(usage.prompt_tokens + usage.completion_tokens);
+                    return Ok(CallRecord {
+                        model,
+                        usage,
+                        started,
+                        ended: chrono::Utc::now(),
+                        messages: messages.to_vec(),
+                        reply,
+                    });
+                }
+                Attempt::SchemaUnsupported => {
+                    tracing::info!("LLM server rejects json_schema; using json_object");
+                    self.schema_supported.store(false, Ordering::Relaxed);
+                }
+                Attempt::Fail(e) => {
+                    metrics::counter!("lotara_llm_calls_total", "outcome" => "rejected")
+                        .increment(1);
+                    return Err(e);
+                }
+                Attempt::Retry(e, retry_after) => {
+                    if retries >= self.settings.max_retries {
+                        metrics::counter!("lotara_llm_calls_total", "outcome" => "failed")
+                            .increment(1);
+                        return Err(e);
+                    }
+                    retries += 1;
+                    let wait = retry_after.unwrap_or_else(|| backoff(retries));
+                    tracing::warn!(error = %e, retry = retries, ?wait, "LLM call failed; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Asks for JSON matching `schema`, checks it with `check` (which also
+    /// parses it), and on a bad answer makes one repair attempt that shows
+    /// the model its error. Returns the value and every call made.
+    pub async fn structured<T: DeserializeOwned>(
+        &self,
+        mut messages: Vec<Message>,
+        schema_name: &str,
+        schema: &Value,
+        meter: &TokenMeter,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<(T, Vec<CallRecord>), LlmError> {
+        let mut calls = Vec::new();
+        let mut last_error = String::new();
+        for attempt in 0..2 {
+            let call = self.complete(&messages, schema_name, schema, meter).await?;
+            let reply = call.reply.clone();
+            calls.push(call);
+            match parse_reply::<T>(&reply).and_then(|value| check(&value).map(|()| value)) {
+                Ok(value) => return Ok((value, calls)),
+                Err(error) if attempt == 0 => {
+                    tracing::info!(%error, "LLM answer invalid; asking for a repair");
+                    messages.push(Message::assistant(reply));
+                    messages.push(Message::user(format!(
+                        "That answer is invalid: {error}. Reply again with only a JSON object that matches the schema."
+                    )));
+                    last_error = error;
+                }
+                Err(error) => last_error = error,
+            }
+        }
+        Err(LlmError::Invalid(last_error))
+    }
+}
+
+/// Reads the model's JSON, tolerating a Markdown code fence around it.
+fn parse_reply<T: DeserializeOwned>(reply: &str) -> Result<T, String> {
+    let trimmed = reply.trim();
+    let unfenced = trimmed
+        .strip_prefix("```json")
+        .or_else(|| trimmed.strip_prefix("```"))
+        .and_then(|s| s.strip_suffix("```"))
+        .unwrap_or(trimmed);
+    serde_json::from_str(unfenced.trim())
+        .map_err(|e| format!("not valid JSON for the schema ({e})"))
+}
+
+/// Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 8 s.
+fn backoff(retry: u32) -> Duration {
+    let cap = Duration::from_millis(500) * 2u32.pow(retry.saturating_sub(1).min(4));
+    cap.mul_f64(0.5 + fastrand::f64() * 0.5)
+}
+
+fn snippet(text: &str) -> String {
+    text.chars().take(300).collect()
+}

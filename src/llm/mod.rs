@@ -1,0 +1,9 @@
+//! The chat model: an OpenAI-compatible chat-completions client (OpenAI,
+//! Gemini's OpenAI endpoint, Ollama, vLLM, llama.cpp server), structured
+//! JSON answers with one repair attempt, and per-job token accounting.
+
+mod client;
+mod meter;
+
+pub use client::{CallRecord, LlmClient, LlmError, LlmSettings, Message, Usage};
+pub use meter::TokenMeter;

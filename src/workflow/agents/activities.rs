@@ -1,0 +1,94 @@
+//! `activity_agent`: a day-by-day plan, interests first, lighter arrival and
+//! departure days, no day overloaded.
+
+use serde_json::{Value, json};
+
+use super::{AgentContext, Ask, destination_facts};
+use crate::knowledge::{self, DayPlan, TripRequest};
+use crate::workflow::run::{AgentOutput, RunError};
+
+const PROMPT: &str = "Improve the day-by-day plan: favour the traveller's interests, \
+    use the destination's attractions, keep every day (same day_number, date and location), \
+    at most 3 activities and 8 hours per day, lighter first and last days.";
+
+fn schema() -> Value {
+    let activity = json!({"type": "object",
+        "required": ["time_of_day", "name", "category", "duration_hours", "cost_usd"],
+        "properties": {
+            "time_of_day": {"type": "string", "enum": ["morning", "afternoon", "evening"]},
+            "name": {"type": "string"}, "category": {"type": "string"},
+            "duration_hours": {"type": "number"}, "cost_usd": {"type": "number"}}});
+    json!({"type": "array", "items": {"type": "object",
+        "required": ["day_number", "date", "location", "focus", "intensity", "activities"],
+        "properties": {
+            "day_number": {"type": "integer"}, "date": {"type": "string", "format": "date"},
+            "location": {"type": "string"}, "focus": {"type": "string"},
+            "intensity": {"type": "string", "enum": ["easy", "moderate", "active"]},
+            "activities": {"type": "array", "items": activity}}}})
+}
+
+/// What makes a plan sensible: every day, in order, none overloaded.
+pub fn check(trip: &TripRequest, days: &[DayPlan]) -> Result<(), String> {
+    if days.len() != trip.days as usize {
+        return Err(format!("expected {} days, got {}", trip.days, days.len()));
+    }
+    for (i, day) in days.iter().enumerate() {
+        let expected = trip.start_date + chrono::Duration::days(i as i64);
+        if day.day_number as usize != i + 1 || day.date != expected {
+            return Err(format!(
+                "day {} must be day_number {} on {expected}",
+                i + 1,
+                i + 1
+            ));
+        }
+        let hours: f64 = day.activities.iter().map(|a| a.duration_hours).sum();
+        if day.activities.len() > 3 || hours > 8.0 {
+            return Err(format!(
+                "day {} is overloaded ({} activities, {hours:.1} h)",
+                i + 1,
+                day.activities.len()
+            ));
+        }
+        if day
+            .activities
+            .iter()
+            .any(|a| a.cost_usd < 0.0 || a.duration_hours <= 0.0)
+        {
+            return Err(format!(
+                "day {} has a negative cost or empty duration",
+                i + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(
+    ctx: &AgentContext,
+    trip: &TripRequest,
+) -> Result<AgentOutput<Vec<DayPlan>>, RunError> {
+    let days = knowledge::plan_days(trip);
+    check(trip, &days).map_err(|e| RunError::failed("planning_failed", e))?;
+    let matched = days.iter().flat_map(|d| &d.activities).any(|a| {
+        trip.interests
+            .iter()
+            .any(|i| a.category.eq_ignore_ascii_case(i))
+    });
+    let confidence = if trip.interests.is_empty() || matched {
+        0.8
+    } else {
+        0.6
+    };
+    ctx.refine(
+        Ask {
+            agent: "activity_agent",
+            instructions: PROMPT,
+            schema: schema(),
+            facts: destination_facts(trip),
+        },
+        days,
+        confidence,
+        |answer: &Vec<DayPlan>| check(trip, answer),
+    )
+    .await
+}

@@ -1,0 +1,139 @@
+//! `cost_agent`: the budget breakdown and the checks a plan must pass. The
+//! arithmetic is always done here; with an LLM, the model reviews the
+//! estimate and may adjust food or local transport within reason.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{AgentContext, Ask, destination_facts};
+use crate::knowledge::{self, BudgetEstimate, DayPlan, FlightQuote, HotelStay, TripRequest};
+use crate::workflow::run::{AgentOutput, RunError};
+
+const PROMPT: &str = "Review the budget estimate; you may adjust food_usd and local_transport_usd \
+    if the facts justify it. The breakdown must sum exactly to estimated_total_usd, and \
+    within_budget/overage_usd must follow from limit_usd.";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Validation {
+    pub passed: bool,
+    pub checks: Vec<Value>,
+}
+
+fn schema() -> Value {
+    let money = json!({"type": "number"});
+    json!({"type": "object",
+        "required": ["limit_usd", "estimated_total_usd", "breakdown", "within_budget", "overage_usd"],
+        "properties": {
+            "limit_usd": {"type": ["number", "null"]}, "estimated_total_usd": money,
+            "within_budget": {"type": "boolean"}, "overage_usd": money,
+            "breakdown": {"type": "object",
+                "required": ["flights_usd", "lodging_usd", "food_usd", "activities_usd", "local_transport_usd"],
+                "properties": {"flights_usd": money, "lodging_usd": money, "food_usd": money,
+                    "activities_usd": money, "local_transport_usd": money}}}})
+}
+
+fn parts_sum(budget: &BudgetEstimate) -> f64 {
+    let b = &budget.breakdown;
+    b.flights_usd + b.lodging_usd + b.food_usd + b.activities_usd + b.local_transport_usd
+}
+
+/// The estimate must add up, and flights, lodging and activities come from
+/// the other agents, unchanged.
+fn check(draft: &BudgetEstimate, answer: &BudgetEstimate) -> Result<(), String> {
+    if (parts_sum(answer) - answer.estimated_total_usd).abs() > 0.01 {
+        return Err(format!(
+            "the breakdown sums to {:.2}, not estimated_total_usd {:.2}",
+            parts_sum(answer),
+            answer.estimated_total_usd
+        ));
+    }
+    let (d, a) = (&draft.breakdown, &answer.breakdown);
+    if (d.flights_usd, d.lodging_usd, d.activities_usd)
+        != (a.flights_usd, a.lodging_usd, a.activities_usd)
+    {
+        return Err("flights_usd, lodging_usd and activities_usd must stay as given".into());
+    }
+    let within = answer
+        .limit_usd
+        .is_none_or(|limit| answer.estimated_total_usd <= limit);
+    let overage = answer
+        .limit_usd
+        .map_or(0.0, |limit| (answer.estimated_total_usd - limit).max(0.0));
+    if answer.limit_usd != draft.limit_usd
+        || answer.within_budget != within
+        || (answer.overage_usd - overage).abs() > 0.01
+    {
+        return Err(
+            "limit_usd must stay as given, and within_budget/overage_usd must follow from it"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+pub async fn run(
+    ctx: &AgentContext,
+    trip: &TripRequest,
+    flights: &[FlightQuote],
+    hotels: &[HotelStay],
+    days: &[DayPlan],
+) -> Result<AgentOutput<BudgetEstimate>, RunError> {
+    let budget = knowledge::estimate_budget(trip, flights, hotels, days);
+    let reference = budget.clone();
+    ctx.refine(
+        Ask {
+            agent: "cost_agent",
+            instructions: PROMPT,
+            schema: schema(),
+            facts: destination_facts(trip),
+        },
+        budget,
+        0.8,
+        |answer: &BudgetEstimate| check(&reference, answer),
+    )
+    .await
+}
+
+/// The checks behind `validation_result`. Going over budget is reported
+/// here and decided by a human, so it does not fail validation.
+pub fn validate(
+    trip: &TripRequest,
+    budget: &BudgetEstimate,
+    days: &[DayPlan],
+    hotels: &[HotelStay],
+) -> Validation {
+    let parts = parts_sum(budget);
+    let nights: u32 = hotels.iter().map(|h| h.nights).sum();
+    let check = |name: &str, passed: bool, detail: String| json!({ "name": name, "passed": passed, "detail": detail });
+    let checks = vec![
+        check(
+            "days_match_duration",
+            days.len() == trip.days as usize,
+            format!("{} of {} days planned", days.len(), trip.days),
+        ),
+        check(
+            "nights_covered",
+            nights == trip.nights,
+            format!("{nights} of {} nights booked", trip.nights),
+        ),
+        check(
+            "breakdown_sums_to_total",
+            (parts - budget.estimated_total_usd).abs() < 0.01,
+            format!("parts {parts:.2} = total {:.2}", budget.estimated_total_usd),
+        ),
+        json!({
+            "name": "within_budget",
+            "passed": budget.within_budget,
+            "detail": match budget.limit_usd {
+                Some(limit) => format!("estimate ${:.0} vs budget ${limit:.0}", budget.estimated_total_usd),
+                None => "no budget given".into(),
+            },
+            "blocking": false,
+        }),
+    ];
+    let passed = checks
+        .iter()
+        .filter(|c| c.get("blocking") != Some(&json!(false)))
+        .all(|c| c["passed"] == json!(true));
+    Validation { passed, checks }
+}

@@ -1,0 +1,138 @@
+//! `flight_agent`: one-way legs origin → each destination in turn → home,
+//! priced from great-circle distance, season and days to departure. A
+//! proactive price drop uses the fare that triggered it for the first leg.
+
+use chrono::Days;
+use serde_json::{Value, json};
+
+use super::{AgentContext, Ask, destination_facts};
+use crate::knowledge::{self, FlightQuote, TripRequest};
+use crate::workflow::run::{AgentOutput, RunError};
+
+const PROMPT: &str = "Check the flight legs: keep the same legs, airports and dates; \
+    adjust a price only if the facts clearly justify it.";
+
+fn schema() -> Value {
+    json!({"type": "array", "items": {"type": "object",
+        "required": ["from_iata", "from_city", "to_iata", "to_city", "date", "distance_km", "price_per_person_usd", "travelers", "total_usd", "cabin", "estimated"],
+        "properties": {
+            "from_iata": {"type": "string"}, "from_city": {"type": "string"},
+            "to_iata": {"type": "string"}, "to_city": {"type": "string"},
+            "date": {"type": "string", "format": "date"}, "distance_km": {"type": "number"},
+            "price_per_person_usd": {"type": "number"}, "travelers": {"type": "integer"},
+            "total_usd": {"type": "number"}, "cabin": {"type": "string"}, "estimated": {"type": "boolean"}}}})
+}
+
+/// The model may not invent legs or prices far from the estimate.
+fn check(draft: &[FlightQuote], answer: &[FlightQuote]) -> Result<(), String> {
+    if answer.len() != draft.len() {
+        return Err(format!(
+            "expected {} legs, got {}",
+            draft.len(),
+            answer.len()
+        ));
+    }
+    for (d, a) in draft.iter().zip(answer) {
+        if (d.from_iata.as_str(), d.to_iata.as_str(), d.date)
+            != (a.from_iata.as_str(), a.to_iata.as_str(), a.date)
+        {
+            return Err(format!(
+                "leg {}→{} on {} must not change",
+                d.from_iata, d.to_iata, d.date
+            ));
+        }
+        let ratio = a.price_per_person_usd / d.price_per_person_usd.max(1.0);
+        if !(0.5..=2.0).contains(&ratio) {
+            return Err(format!(
+                "price for {}→{} is far from the estimate ${:.0}",
+                a.from_iata, a.to_iata, d.price_per_person_usd
+            ));
+        }
+        if (a.total_usd - a.price_per_person_usd * f64::from(a.travelers)).abs() > 1.0 {
+            return Err("total_usd must equal price_per_person_usd × travelers".into());
+        }
+    }
+    Ok(())
+}
+
+pub fn draft(
+    ctx: &AgentContext,
+    trip: &TripRequest,
+    known_fare: Option<f64>,
+) -> Result<Vec<FlightQuote>, RunError> {
+    let Some(origin) = trip.origin.as_deref().and_then(knowledge::find_airport) else {
+        return Ok(Vec::new());
+    };
+    // Nights per stop, in visiting order, as the hotel plan splits them.
+    let nights = knowledge::plan_hotels(trip)
+        .into_iter()
+        .map(|stay| stay.nights);
+    let mut legs = Vec::new();
+    let mut from = origin;
+    let mut date = trip.start_date;
+    for (id, nights) in trip.destinations.iter().zip(nights) {
+        let destination = knowledge::destination(id).ok_or_else(|| {
+            RunError::failed("internal", format!("no destination {id} in the dataset"))
+        })?;
+        let to = knowledge::find_airport(&destination.airport_iata).ok_or_else(|| {
+            RunError::failed(
+                "internal",
+                format!("no airport {} in the dataset", destination.airport_iata),
+            )
+        })?;
+        if to.iata != from.iata {
+            legs.push(knowledge::quote_flight(
+                from,
+                to,
+                date,
+                trip.travelers,
+                ctx.today,
+            ));
+        }
+        from = to;
+        date = date
+            .checked_add_days(Days::new(u64::from(nights)))
+            .unwrap_or(date);
+    }
+    if from.iata != origin.iata {
+        legs.push(knowledge::quote_flight(
+            from,
+            origin,
+            date,
+            trip.travelers,
+            ctx.today,
+        ));
+    }
+    if let (Some(fare), Some(first)) = (known_fare, legs.first_mut()) {
+        first.price_per_person_usd = fare.round();
+        first.total_usd = (fare * f64::from(trip.travelers)).round();
+    }
+    Ok(legs)
+}
+
+pub async fn run(
+    ctx: &AgentContext,
+    trip: &TripRequest,
+    known_fare: Option<f64>,
+) -> Result<AgentOutput<Vec<FlightQuote>>, RunError> {
+    let legs = draft(ctx, trip, known_fare)?;
+    if legs.is_empty() {
+        return Ok(AgentOutput {
+            value: legs,
+            confidence: 0.5,
+        });
+    }
+    let reference = legs.clone();
+    ctx.refine(
+        Ask {
+            agent: "flight_agent",
+            instructions: PROMPT,
+            schema: schema(),
+            facts: destination_facts(trip),
+        },
+        legs,
+        0.7,
+        |answer: &Vec<FlightQuote>| check(&reference, answer),
+    )
+    .await
+}

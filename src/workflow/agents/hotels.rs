@@ -1,0 +1,70 @@
+//! `hotel_agent`: one stay per destination in a neighbourhood of the trip's
+//! tier, nights split as the itinerary splits the days.
+
+use serde_json::{Value, json};
+
+use super::{AgentContext, Ask, destination_facts};
+use crate::knowledge::{self, HotelStay, TripRequest};
+use crate::workflow::run::{AgentOutput, RunError};
+
+const PROMPT: &str = "Choose the best neighbourhood (area) of the given tier for each stay, \
+    from the destination's neighbourhoods; keep cities, nights and rooms.";
+
+fn schema() -> Value {
+    json!({"type": "array", "items": {"type": "object",
+        "required": ["city", "area", "tier", "nights", "rooms", "price_per_night_usd", "total_usd", "estimated"],
+        "properties": {
+            "city": {"type": "string"}, "area": {"type": "string"},
+            "tier": {"type": "string", "enum": ["budget", "mid", "luxury"]},
+            "nights": {"type": "integer"}, "rooms": {"type": "integer"},
+            "price_per_night_usd": {"type": "number"}, "total_usd": {"type": "number"}, "estimated": {"type": "boolean"}}}})
+}
+
+fn check(draft: &[HotelStay], answer: &[HotelStay]) -> Result<(), String> {
+    if answer.len() != draft.len() {
+        return Err(format!(
+            "expected {} stays, got {}",
+            draft.len(),
+            answer.len()
+        ));
+    }
+    for (d, a) in draft.iter().zip(answer) {
+        if d.city != a.city || d.nights != a.nights || d.rooms != a.rooms {
+            return Err(format!(
+                "the stay in {} must keep its city, {} nights and {} rooms",
+                d.city, d.nights, d.rooms
+            ));
+        }
+        if a.price_per_night_usd <= 0.0 {
+            return Err("price_per_night_usd must be positive".into());
+        }
+        let expected = a.price_per_night_usd * f64::from(a.nights * a.rooms);
+        if (a.total_usd - expected).abs() > 1.0 {
+            return Err(format!(
+                "total_usd for {} must be price × nights × rooms = {expected:.0}",
+                a.city
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(
+    ctx: &AgentContext,
+    trip: &TripRequest,
+) -> Result<AgentOutput<Vec<HotelStay>>, RunError> {
+    let stays = knowledge::plan_hotels(trip);
+    let reference = stays.clone();
+    ctx.refine(
+        Ask {
+            agent: "hotel_agent",
+            instructions: PROMPT,
+            schema: schema(),
+            facts: destination_facts(trip),
+        },
+        stays,
+        0.75,
+        |answer: &Vec<HotelStay>| check(&reference, answer),
+    )
+    .await
+}

@@ -1,0 +1,134 @@
+//! The sub-agents. Each is small: a knowledge-backend function over the
+//! bundled dataset, and for the LLM backend a prompt, a JSON schema and a
+//! check of the answer. With an LLM configured, the model gets the
+//! knowledge backend's draft and the dataset's facts for the destination as
+//! grounding, and returns the same shape; the check guards the numbers and
+//! counts, and a bad answer gets one repair attempt.
+
+pub mod activities;
+pub mod cost;
+pub mod flights;
+pub mod hotels;
+pub mod intake;
+pub mod pretrip;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::knowledge::{self, TripRequest};
+use crate::llm::CallRecord;
+use crate::llm::{LlmClient, LlmError, Message, TokenMeter};
+use crate::workflow::run::{AgentOutput, RunError};
+
+/// An LLM call made by an agent, kept for tracing.
+#[derive(Debug, Clone)]
+pub struct AgentCall {
+    pub agent: String,
+    pub call: CallRecord,
+}
+
+/// What an agent asks the model: its name (also the schema name), what to
+/// do, the JSON schema of the answer, and the facts to ground it.
+pub struct Ask<'a> {
+    pub agent: &'a str,
+    pub instructions: &'a str,
+    pub schema: Value,
+    pub facts: Value,
+}
+
+/// What every agent may use.
+#[derive(Clone)]
+pub struct AgentContext {
+    /// The day plans are made on (fares depend on days to departure).
+    pub today: NaiveDate,
+    pub llm: Option<Arc<LlmClient>>,
+    pub meter: Arc<TokenMeter>,
+    pub calls: Arc<Mutex<Vec<AgentCall>>>,
+}
+
+impl AgentContext {
+    pub fn knowledge_only(today: NaiveDate) -> Self {
+        Self {
+            today,
+            llm: None,
+            meter: Arc::new(TokenMeter::new(u64::MAX, &Default::default())),
+            calls: Arc::default(),
+        }
+    }
+
+    /// The knowledge backend's `draft` as is, or, with an LLM, the model's
+    /// improved version of it in the same shape, checked by `check`.
+    pub async fn refine<T>(
+        &self,
+        ask: Ask<'_>,
+        draft: T,
+        confidence: f64,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<AgentOutput<T>, RunError>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        let Ask {
+            agent,
+            instructions,
+            schema,
+            facts,
+        } = ask;
+        let Some(llm) = &self.llm else {
+            return Ok(AgentOutput {
+                value: draft,
+                confidence,
+            });
+        };
+        let draft_json = serde_json::to_string(&draft)
+            .map_err(|e| RunError::failed("internal", e.to_string()))?;
+        let messages = vec![
+            Message::system(format!(
+                "You are the {agent} of Lotara, a travel concierge. {instructions} \
+                 Use only the facts given; every price is an estimate in USD. \
+                 Answer with a single JSON object matching the schema, no prose."
+            )),
+            Message::user(format!(
+                "Facts from our travel dataset:\n{facts}\n\nDraft to check and improve (keep its shape):\n{draft_json}"
+            )),
+        ];
+        let result = llm
+            .structured::<T>(messages, agent, &schema, &self.meter, check)
+            .await;
+        let (value, calls) = result.map_err(llm_failure)?;
+        let repaired = calls.len() > 1;
+        if let Ok(mut sink) = self.calls.lock() {
+            sink.extend(calls.into_iter().map(|call| AgentCall {
+                agent: agent.into(),
+                call,
+            }));
+        }
+        Ok(AgentOutput {
+            value,
+            confidence: if repaired { 0.75 } else { 0.9 },
+        })
+    }
+}
+
+pub fn llm_failure(e: LlmError) -> RunError {
+    match e {
+        LlmError::BudgetExceeded { .. } => RunError::failed("token_budget_exceeded", e.to_string()),
+        other => RunError::failed("llm_failed", other.to_string()),
+    }
+}
+
+/// The dataset's facts about the trip's destinations: the grounding every
+/// LLM prompt carries.
+pub fn destination_facts(trip: &TripRequest) -> Value {
+    let destinations: Vec<Value> = trip
+        .destinations
+        .iter()
+        .filter_map(|id| knowledge::destination(id))
+        .map(|d| serde_json::to_value(d).unwrap_or(Value::Null))
+        .collect();
+    json!({ "trip": trip, "destinations": destinations })
+}

@@ -1,0 +1,395 @@
+//! The executor: consumes the work queue and runs each job under a lease.
+//!
+//! One claim loop per process takes entries while it has free slots
+//! (`WORKER_CONCURRENCY`); a renew loop refreshes the leases of running jobs
+//! and stops any run whose lease was taken over; a reclaim loop adopts
+//! entries whose owner stopped renewing (a dead replica); a deadline loop
+//! cancels approvals left unanswered. A job's run stops when it is
+//! cancelled from any replica: a watcher follows the job's events.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::mother::{MotherAgent, Outcome, RunError};
+use crate::jobs::{
+    self, ApplyError, EventKind, Job, JobError, JobStatus, JobStore, Lease, Refusal, transitions,
+};
+
+#[derive(Debug, Clone)]
+pub struct ExecutorSettings {
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub max_attempts: u32,
+    pub approval_timeout: Duration,
+    pub claim_wait: Duration,
+}
+
+/// Why a run was stopped from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    Cancelled,
+    LeaseLost,
+    Shutdown,
+}
+
+struct Running {
+    lease: Lease,
+    stop: CancellationToken,
+    reason: Arc<Mutex<Option<StopReason>>>,
+}
+
+pub struct Executor {
+    store: Arc<dyn JobStore>,
+    agent: Arc<MotherAgent>,
+    settings: ExecutorSettings,
+    consumer: String,
+    slots: Arc<Semaphore>,
+    running: Mutex<HashMap<String, Running>>,
+}
+
+/// A unique consumer name per process: host, pid and a random suffix.
+fn consumer_name() -> String {
+    let host = hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "host".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+impl Executor {
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        agent: Arc<MotherAgent>,
+        settings: ExecutorSettings,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            slots: Arc::new(Semaphore::new(settings.concurrency)),
+            store,
+            agent,
+            settings,
+            consumer: consumer_name(),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs until `shutdown`, then stops every run and hands its job back to
+    /// the queue so another replica continues it at once.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut runs = JoinSet::new();
+        let mut loops = JoinSet::new();
+        loops.spawn(self.clone().renew_loop(shutdown.clone()));
+        loops.spawn(self.clone().deadline_loop(shutdown.clone()));
+        let tick = (self.settings.lease / 3).max(Duration::from_millis(100));
+        let mut next_reclaim = tokio::time::Instant::now();
+        tracing::info!(consumer = %self.consumer, concurrency = self.settings.concurrency, "executor started");
+        while !shutdown.is_cancelled() {
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                break;
+            };
+            let free = self.slots.available_permits() + 1;
+            let mut leases = Vec::new();
+            if tokio::time::Instant::now() >= next_reclaim {
+                next_reclaim = tokio::time::Instant::now() + tick;
+                match self
+                    .store
+                    .reclaim(&self.consumer, self.settings.lease, free)
+                    .await
+                {
+                    Ok(found) => leases = found,
+                    Err(e) => tracing::warn!(error = %e, "reclaim failed"),
+                }
+            }
+            if leases.is_empty() {
+                let claim = self
+                    .store
+                    .claim(&self.consumer, free, self.settings.claim_wait);
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    claimed = claim => match claimed {
+                        Ok(found) => leases = found,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "claim failed; retrying");
+                            tokio::select! {
+                                _ = shutdown.cancelled() => break,
+                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            }
+                        }
+                    },
+                }
+            }
+            let mut permit = Some(permit);
+            for lease in leases {
+                let slot = match permit.take() {
+                    Some(p) => p,
+                    None => match self.slots.clone().try_acquire_owned() {
+                        Ok(p) => p,
+                        // More entries than slots: hand the rest back at once.
+                        Err(_) => {
+                            let _ = self.store.release(&self.consumer, &lease).await;
+                            continue;
+                        }
+                    },
+                };
+                runs.spawn(self.clone().run_one(lease, slot));
+            }
+            while runs.try_join_next().is_some() {}
+        }
+        self.stop_all(StopReason::Shutdown);
+        while runs.join_next().await.is_some() {}
+        loops.abort_all();
+        tracing::info!(consumer = %self.consumer, "executor stopped");
+    }
+
+    fn stop_all(&self, reason: StopReason) {
+        for running in self.running().values() {
+            running
+                .reason
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(reason);
+            running.stop.cancel();
+        }
+    }
+
+    fn stop(&self, entry_id: &str, reason: StopReason) {
+        if let Some(running) = self.running().get(entry_id) {
+            running
+                .reason
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(reason);
+            running.stop.cancel();
+        }
+    }
+
+    async fn renew_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let every = (self.settings.lease / 3).max(Duration::from_millis(100));
+        while !shutdown.is_cancelled() {
+            tokio::time::sleep(every).await;
+            let leases: Vec<Lease> = self.running().values().map(|r| r.lease.clone()).collect();
+            match self.store.renew(&self.consumer, &leases).await {
+                Ok(owned) => {
+                    for lease in leases.iter().filter(|l| !owned.contains(l)) {
+                        tracing::warn!(job_id = %lease.job_id, "lease taken over by another worker; stopping this run");
+                        self.stop(&lease.entry_id, StopReason::LeaseLost);
+                    }
+                }
+                // Keep running: the lease outlives a short outage, and a long
+                // one lets another replica take over, which stops us.
+                Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
+            }
+        }
+    }
+
+    async fn deadline_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let every = (self.settings.approval_timeout / 4)
+            .clamp(Duration::from_millis(200), Duration::from_secs(5));
+        while !shutdown.is_cancelled() {
+            tokio::time::sleep(every).await;
+            let due = match self.store.due_deadlines(Utc::now(), 100).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "approval deadline check failed");
+                    continue;
+                }
+            };
+            for job_id in due {
+                // Any replica may race here; the transition is conditional.
+                match self
+                    .store
+                    .apply(job_id, &transitions::expire_approval)
+                    .await
+                {
+                    Ok(_) => tracing::info!(%job_id, "approval expired; job cancelled"),
+                    Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
+                        let _ = self
+                            .store
+                            .apply(job_id, &|_: &mut Job| {
+                                Ok(jobs::Change {
+                                    deadline: jobs::Deadline::Clear,
+                                    ..Default::default()
+                                })
+                            })
+                            .await;
+                    }
+                    Err(e) => tracing::warn!(%job_id, error = %e, "approval expiry failed"),
+                }
+            }
+        }
+    }
+
+    /// Takes ownership of the job for this lease, counting the attempt.
+    async fn start(&self, lease: &Lease) -> Result<Job, ApplyError> {
+        let max = self.settings.max_attempts;
+        let entry = lease.entry_id.clone();
+        let applied = self
+            .store
+            .apply(lease.job_id, &move |job: &mut Job| {
+                if job.status.is_terminal() {
+                    return Err(Refusal::AlreadyTerminal(job.status));
+                }
+                if job.status == JobStatus::WaitingApproval {
+                    return Err(Refusal::Other("waiting for approval".into()));
+                }
+                job.attempts += 1;
+                if job.attempts > max {
+                    let message = format!(
+                        "The job was abandoned by its worker {max} times (crash or restart) and will not be retried"
+                    );
+                    return transitions::fail(job, JobError { message, code: "attempts_exhausted".into() });
+                }
+                job.lease_entry = Some(entry.clone());
+                Ok(jobs::Change::none())
+            })
+            .await?;
+        Ok(applied.job)
+    }
+
+    async fn run_one(self: Arc<Self>, lease: Lease, _slot: OwnedSemaphorePermit) {
+        let job_id = lease.job_id;
+        let job = match self.start(&lease).await {
+            Ok(job) if job.status.is_terminal() => {
+                tracing::warn!(%job_id, attempts = job.attempts, "attempts exhausted; job failed");
+                let _ = self.store.ack(&self.consumer, &lease).await;
+                return;
+            }
+            Ok(job) => job,
+            Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
+                // Finished, parked or expired: nothing to run.
+                let _ = self.store.ack(&self.consumer, &lease).await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%job_id, error = %e, "cannot start job; it stays queued");
+                return;
+            }
+        };
+        let stop = CancellationToken::new();
+        let reason = Arc::new(Mutex::new(None));
+        self.running().insert(
+            lease.entry_id.clone(),
+            Running {
+                lease: lease.clone(),
+                stop: stop.clone(),
+                reason: reason.clone(),
+            },
+        );
+        let watcher = tokio::spawn(watch_cancellation(
+            self.store.clone(),
+            job_id,
+            stop.clone(),
+            reason.clone(),
+        ));
+        let outcome = self.agent.run(job, &lease.entry_id, stop.clone()).await;
+        watcher.abort();
+        self.running().remove(&lease.entry_id);
+        let stopped_by = *reason.lock().unwrap_or_else(|p| p.into_inner());
+        self.finish(lease, outcome, stopped_by).await;
+    }
+
+    async fn finish(
+        &self,
+        lease: Lease,
+        outcome: Result<Outcome, RunError>,
+        stopped_by: Option<StopReason>,
+    ) {
+        let job_id = lease.job_id;
+        match (outcome, stopped_by) {
+            (Ok(outcome), _) => {
+                tracing::info!(%job_id, ?outcome, "run finished");
+                let _ = self.store.ack(&self.consumer, &lease).await;
+            }
+            (Err(_), Some(StopReason::Shutdown)) => {
+                // Not the job's fault: give the attempt back, then requeue.
+                let entry = lease.entry_id.clone();
+                let _ = self
+                    .store
+                    .apply(job_id, &move |job: &mut Job| {
+                        if job.lease_entry.as_deref() == Some(entry.as_str()) {
+                            job.attempts = job.attempts.saturating_sub(1);
+                            job.lease_entry = None;
+                        }
+                        Ok(jobs::Change::none())
+                    })
+                    .await;
+                match self.store.release(&self.consumer, &lease).await {
+                    Ok(()) => tracing::info!(%job_id, "handed back to the queue"),
+                    Err(e) => {
+                        tracing::warn!(%job_id, error = %e, "hand-back failed; the lease will expire")
+                    }
+                }
+            }
+            (Err(_), Some(StopReason::Cancelled)) | (Err(RunError::Ended), _) => {
+                let _ = self.store.ack(&self.consumer, &lease).await;
+            }
+            (Err(_), Some(StopReason::LeaseLost)) | (Err(RunError::NotOwner), _) => {
+                tracing::info!(%job_id, "run stopped: another worker owns the job");
+            }
+            (Err(RunError::Stopped), None) => {
+                tracing::warn!(%job_id, "run stopped without a reason; the job will be resumed");
+            }
+            (Err(RunError::Store(e)), None) => {
+                // Leave the entry pending: once the lease lapses the job is
+                // reclaimed and resumes from its checkpoints.
+                tracing::warn!(%job_id, error = %e, "job store failed mid-run; the job will be resumed");
+            }
+            (Err(RunError::Failed(error)), None) => {
+                let entry = lease.entry_id.clone();
+                let failed = self
+                    .store
+                    .apply(job_id, &move |job: &mut Job| {
+                        if job.lease_entry.as_deref() != Some(entry.as_str()) {
+                            return Err(Refusal::NotOwner);
+                        }
+                        transitions::fail(job, error.clone())
+                    })
+                    .await;
+                match failed {
+                    Ok(_) => tracing::info!(%job_id, "job failed"),
+                    Err(e) => tracing::warn!(%job_id, error = %e, "could not record the failure"),
+                }
+                let _ = self.store.ack(&self.consumer, &lease).await;
+            }
+        }
+    }
+}
+
+/// Stops the run when the job is cancelled, whichever replica cancelled it.
+async fn watch_cancellation(
+    store: Arc<dyn JobStore>,
+    job_id: Uuid,
+    stop: CancellationToken,
+    reason: Arc<Mutex<Option<StopReason>>>,
+) {
+    let mut events = std::pin::pin!(jobs::follow(store, job_id, None));
+    while let Some(Ok(event)) = events.next().await {
+        if event.kind == EventKind::StateChange && event.ends_stream() {
+            reason
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(StopReason::Cancelled);
+            stop.cancel();
+            return;
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! One run of one job by one worker: every write goes through here, checked
+//! against the run's lease (a run that lost its job stops writing), and
+//! every agent task is checkpointed so a resumed run skips finished work.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::jobs::{
+    ApplyError, Change, EventKind, Job, JobError, JobStatus, JobStore, NewEvent, Refusal, Stage,
+    StoreError, Task, TaskStatus, transitions,
+};
+use crate::llm::TokenMeter;
+
+/// Why a run ended without finishing the job.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RunError {
+    /// The job cannot be done as asked: it fails with this error.
+    #[error("{}", .0.message)]
+    Failed(JobError),
+    /// The store failed: stop; the job resumes after the lease lapses.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Another run owns the job now.
+    #[error("another run owns the job")]
+    NotOwner,
+    /// The job ended meanwhile (cancelled).
+    #[error("the job has ended")]
+    Ended,
+    /// Stopped from outside (cancel, shutdown, lost lease).
+    #[error("the run was stopped")]
+    Stopped,
+}
+
+impl RunError {
+    pub fn failed(code: &str, message: impl Into<String>) -> Self {
+        Self::Failed(JobError {
+            message: message.into(),
+            code: code.into(),
+        })
+    }
+}
+
+impl From<ApplyError> for RunError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Store(e) => Self::Store(e),
+            ApplyError::NotFound(_) => Self::Ended,
+            ApplyError::Refused(Refusal::NotOwner) => Self::NotOwner,
+            ApplyError::Refused(_) => Self::Ended,
+        }
+    }
+}
+
+/// An agent's answer and how sure it is (0–1).
+pub struct AgentOutput<T> {
+    pub value: T,
+    pub confidence: f64,
+}
+
+pub struct Run {
+    pub store: Arc<dyn JobStore>,
+    pub job_id: Uuid,
+    entry: String,
+    pub stop: CancellationToken,
+    /// LLM tokens used so far; written to the job with every update.
+    meter: Arc<TokenMeter>,
+}
+
+impl Run {
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        job_id: Uuid,
+        entry: &str,
+        stop: CancellationToken,
+        meter: Arc<TokenMeter>,
+    ) -> Self {
+        Self {
+            store,
+            job_id,
+            entry: entry.to_string(),
+            stop,
+            meter,
+        }
+    }
+
+    /// Applies `transition` if this run still owns the job.
+    pub async fn update(
+        &self,
+        transition: impl Fn(&mut Job) -> Result<Change, Refusal> + Send + Sync,
+    ) -> Result<Job, RunError> {
+        let entry = self.entry.as_str();
+        let usage = self.meter.snapshot();
+        let applied = self
+            .store
+            .apply(self.job_id, &|job: &mut Job| {
+                if job.status.is_terminal() {
+                    return Err(Refusal::AlreadyTerminal(job.status));
+                }
+                if job.lease_entry.as_deref() != Some(entry) {
+                    return Err(Refusal::NotOwner);
+                }
+                job.usage = usage;
+                transition(job)
+            })
+            .await?;
+        Ok(applied.job)
+    }
+
+    /// Moves the job forward to `stage` (and `status`), announcing each
+    /// change; a stage already reached is not announced again on resume.
+    pub async fn advance(&self, stage: Stage, status: Option<JobStatus>) -> Result<Job, RunError> {
+        self.update(|job| {
+            let mut events = Vec::new();
+            // Statuses only move forward: a resumed run does not go back to
+            // `planning` after an approval put it in `executing`.
+            if let Some(status) = status.filter(|s| progress_rank(*s) > progress_rank(job.status)) {
+                job.status = status;
+                events.push(transitions::status_event(job));
+            }
+            if job.stage.is_none_or(|current| current < stage) {
+                job.stage = Some(stage);
+                events.push(transitions::stage_event(stage));
+            }
+            Ok(Change::events(events))
+        })
+        .await
+    }
+
+    /// Adds pending entries for tasks not yet listed, so progress shows the total.
+    pub async fn register_tasks(&self, tasks: &[(&str, &str)]) -> Result<Job, RunError> {
+        self.update(|job| {
+            for (agent, name) in tasks {
+                if !job.tasks.iter().any(|t| t.agent == *agent) {
+                    job.tasks.push(pending_task(agent, name));
+                }
+            }
+            Ok(Change::none())
+        })
+        .await
+    }
+
+    /// Runs one agent task, or returns its checkpoint if a previous run
+    /// finished it. Emits `task_start`, then `task_complete` and the
+    /// `agent_output` for `key`; a failing task is marked failed.
+    pub async fn task<T, F>(
+        &self,
+        agent: &str,
+        task_name: &str,
+        key: &str,
+        work: F,
+    ) -> Result<T, RunError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = Result<AgentOutput<T>, RunError>>,
+    {
+        if let Some(done) = self.checkpoint::<T>(key).await? {
+            return Ok(done);
+        }
+        self.update(|job| {
+            let task = upsert_task(job, agent, task_name);
+            task.status = TaskStatus::Running;
+            task.started_at = Some(Utc::now());
+            let event = task_event(EventKind::TaskStart, task);
+            Ok(Change::event(event))
+        })
+        .await?;
+        let result = tokio::select! {
+            _ = self.stop.cancelled() => Err(RunError::Stopped),
+            result = work => result,
+        };
+        match result {
+            Ok(output) => {
+                let value = serde_json::to_value(&output.value)
+                    .map_err(|e| RunError::failed("internal", format!("{agent} output: {e}")))?;
+                self.update(|job| {
+                    let task = upsert_task(job, agent, task_name);
+                    task.status = TaskStatus::Completed;
+                    task.completed_at = Some(Utc::now());
+                    task.output = Some(value.clone());
+                    task.confidence_score = Some(output.confidence);
+                    let done = task_event(EventKind::TaskComplete, task);
+                    job.checkpoints.insert(key.to_string(), value.clone());
+                    job.current_output.insert(key.to_string(), value.clone());
+                    let partial = NewEvent::new(
+                        EventKind::AgentOutput,
+                        json!({ "key": key, "value": value }),
+                    );
+                    Ok(Change::events(vec![done, partial]))
+                })
+                .await?;
+                Ok(output.value)
+            }
+            Err(RunError::Failed(error)) => {
+                let message = error.message.clone();
+                self.update(|job| {
+                    let task = upsert_task(job, agent, task_name);
+                    task.status = TaskStatus::Failed;
+                    task.completed_at = Some(Utc::now());
+                    task.output = Some(json!({ "error": message }));
+                    Ok(Change::event(task_event(EventKind::TaskComplete, task)))
+                })
+                .await?;
+                Err(RunError::Failed(error))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    pub async fn checkpoint<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, RunError> {
+        let job = self
+            .store
+            .get(self.job_id)
+            .await
+            .map_err(RunError::Store)?
+            .ok_or(RunError::Ended)?;
+        job.checkpoints
+            .get(key)
+            .map(|v| serde_json::from_value(v.clone()))
+            .transpose()
+            .map_err(|e| RunError::failed("internal", format!("checkpoint {key}: {e}")))
+    }
+}
+
+fn progress_rank(status: JobStatus) -> u8 {
+    match status {
+        JobStatus::Started => 0,
+        JobStatus::Planning => 1,
+        JobStatus::Executing | JobStatus::WaitingApproval => 2,
+        JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => 3,
+    }
+}
+
+fn pending_task(agent: &str, name: &str) -> Task {
+    Task {
+        task_id: agent.to_string(),
+        agent: agent.to_string(),
+        task_name: name.to_string(),
+        status: TaskStatus::Pending,
+        started_at: None,
+        completed_at: None,
+        output: None,
+        confidence_score: None,
+    }
+}
+
+fn upsert_task<'a>(job: &'a mut Job, agent: &str, name: &str) -> &'a mut Task {
+    let index = match job.tasks.iter().position(|t| t.agent == agent) {
+        Some(i) => i,
+        None => {
+            job.tasks.push(pending_task(agent, name));
+            job.tasks.len() - 1
+        }
+    };
+    &mut job.tasks[index]
+}
+
+fn task_event(kind: EventKind, task: &Task) -> NewEvent {
+    NewEvent::new(
+        kind,
+        json!({
+            "task_id": task.task_id,
+            "agent": task.agent,
+            "task_name": task.task_name,
+            "status": task.status,
+            "output": task.output,
+            "confidence_score": task.confidence_score,
+        }),
+    )
+}
+
+/// The `state_change` that announces a pause for approval.
+pub fn approval_event(data: &Value) -> NewEvent {
+    NewEvent::new(
+        EventKind::StateChange,
+        json!({ "status": JobStatus::WaitingApproval, "approval_data": data }),
+    )
+}

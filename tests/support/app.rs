@@ -1,0 +1,95 @@
+//! Starts the real service on port 0 against the local Redis, with a key
+//! prefix of its own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lotara::app::{Application, Role};
+use lotara::config::Config;
+use lotara::jobs::JobStore;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn JobStore>,
+    pub prefix: String,
+    pub shutdown: CancellationToken,
+    pub stopped: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the app gracefully and waits for it to finish.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.stopped.await;
+    }
+}
+
+/// The settings every test app shares; `overrides` win.
+pub fn test_vars(prefix: &str, overrides: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = [
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("REDIS_URL", super::redis_url().as_str()),
+        ("REDIS_KEY_PREFIX", prefix),
+        ("WORKER_CONCURRENCY", "4"),
+        ("JOB_LEASE_SECS", "2"),
+        ("SHUTDOWN_GRACE_SECS", "5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    vars
+}
+
+pub async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
+    let prefix = super::unique_prefix();
+    spawn_app_with(test_vars(&prefix, overrides)).await
+}
+
+pub async fn spawn_app_with(vars: HashMap<String, String>) -> TestApp {
+    let prefix = vars.get("REDIS_KEY_PREFIX").cloned().unwrap_or_default();
+    let config = Config::from_map(&vars).expect("valid test configuration");
+    // Logs show up with a failing test's output.
+    lotara::telemetry::init(config.log_format);
+    let app = Application::build(config, Role::Serve)
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store();
+    let shutdown = app.shutdown_token();
+    let stopped = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        store,
+        prefix,
+        shutdown,
+        stopped,
+    }
+}
