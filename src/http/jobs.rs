@@ -13,7 +13,7 @@ use super::dto::{
 };
 use super::error::{ApiError, FieldError};
 use super::json::Valid;
-use crate::jobs::{Job, JobRequest, WorkflowMode, transitions};
+use crate::jobs::{self, Job, JobRequest, WorkflowMode, transitions};
 
 /// A malformed id names no job: 404, like an unknown one.
 pub fn parse_job_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -27,9 +27,7 @@ async fn create(
     job: Job,
     message: &str,
 ) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
-    state.store.create(&job, job.created_event()).await?;
-    metrics::counter!("lotara_jobs_created_total", "mode" => job.mode.as_str()).increment(1);
-    tracing::info!(job_id = %job.id, user_id = %job.user_id, mode = job.mode.as_str(), "job created");
+    let job = jobs::submit(state.store.as_ref(), job).await?;
     Ok((StatusCode::ACCEPTED, Json(JobResponse::new(&job, message))))
 }
 

@@ -48,6 +48,15 @@ impl Default for StoreSettings {
     }
 }
 
+/// Accepts a new job: state, first event and queue entry in one atomic write.
+/// The one path every job takes, from the API and from the scheduler alike.
+pub async fn submit(store: &dyn JobStore, job: Job) -> Result<Job, StoreError> {
+    store.create(&job, job.created_event()).await?;
+    metrics::counter!("lotara_jobs_created_total", "mode" => job.mode.as_str()).increment(1);
+    tracing::info!(job_id = %job.id, user_id = %job.user_id, mode = job.mode.as_str(), "job accepted");
+    Ok(job)
+}
+
 /// Opens the store the configuration names: Redis when a URL is given,
 /// otherwise the embedded memory store.
 pub async fn open_store(
