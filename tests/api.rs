@@ -883,3 +883,55 @@ async fn shutdown_ends_open_streams_cleanly() {
     assert!(rest.len() <= 1, "stream closed on shutdown: {rest:?}");
     assert!(app.stopped.await.unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_retried_plan_return_the_first_job() {
+    let app = app().await;
+    let body = json!({"user_id": "user-9", "query": "3 days in Hue"});
+    let send = |body: Value, key: &'static str| {
+        app.client
+            .post(app.url("/v1/plan"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = send(body.clone(), "retry-42").await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = send(body.clone(), "retry-42").await.unwrap();
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["job_id"], first["job_id"]);
+    assert_eq!(again["created_at"], first["created_at"]);
+    let listed: Value = app
+        .get("/v1/jobs?user_id=user-9")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["jobs"].as_array().unwrap().len(),
+        1,
+        "no duplicate job"
+    );
+
+    let different = send(
+        json!({"user_id": "user-9", "query": "3 days in Hanoi"}),
+        "retry-42",
+    )
+    .await
+    .unwrap();
+    assert_eq!(different.status(), StatusCode::CONFLICT);
+    assert_error(&different.json().await.unwrap(), "Conflict");
+    let bad = app
+        .client
+        .post(app.url("/v1/plan"))
+        .header("Idempotency-Key", "")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

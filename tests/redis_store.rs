@@ -42,6 +42,7 @@ async fn every_job_key_carries_the_job_ttl() {
         format!("{prefix}job:{{{}}}", job.id),
         format!("{prefix}job:{{{}}}:events", job.id),
         format!("{prefix}user:{{carol}}:jobs"),
+        format!("{prefix}user:{{carol}}:idem:k-1"),
     ] {
         let ttl: i64 = redis::cmd("PTTL")
             .arg(&key)

@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use lotara::jobs::{
-    self, Approval, Change, EventKind, Job, JobRequest, JobStatus, JobStore, MemoryStore, NewEvent,
-    RedisStore, StoreSettings, WorkflowMode, transitions,
+    self, Approval, Change, Created, EventKind, Job, JobRequest, JobStatus, JobStore, MemoryStore,
+    NewEvent, RedisStore, StoreSettings, WorkflowMode, transitions,
 };
 use serde_json::json;
 
@@ -93,6 +93,7 @@ conformance!(
     user_jobs_list_newest_first_with_a_cursor,
     approval_deadlines_become_due,
     a_refused_transition_writes_nothing,
+    an_idempotency_key_creates_one_job_however_often_it_is_sent,
 );
 
 async fn concurrent_updates_are_never_lost(backend: Backend) {
@@ -472,4 +473,54 @@ async fn a_refused_transition_writes_nothing(backend: Backend) {
         .apply(uuid::Uuid::now_v7(), &|_: &mut Job| Ok(Change::none()))
         .await;
     assert!(matches!(missing, Err(jobs::ApplyError::NotFound(_))));
+}
+
+async fn an_idempotency_key_creates_one_job_however_often_it_is_sent(backend: Backend) {
+    let store = backend.store().await;
+    let attempts = (0..10).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let job = Job::new("ivy".into(), WorkflowMode::Reactive, JobRequest::default());
+            store
+                .create_once(&job, job.created_event(), "key-1")
+                .await
+                .unwrap()
+        })
+    });
+    let results: Vec<Created> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let created: Vec<_> = results
+        .iter()
+        .filter_map(|r| match r {
+            Created::New(e) => Some(e.job_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one request creates the job");
+    assert!(results.iter().all(|r| match r {
+        Created::Existing(id) => *id == created[0],
+        Created::New(_) => true,
+    }));
+    assert_eq!(
+        store
+            .list_user_jobs("ivy", 20, None)
+            .await
+            .unwrap()
+            .jobs
+            .len(),
+        1
+    );
+    assert_eq!(store.queue_depth().await.unwrap(), 1, "queued once");
+    // Keys are per user.
+    let other = Job::new("jon".into(), WorkflowMode::Reactive, JobRequest::default());
+    assert!(matches!(
+        store
+            .create_once(&other, other.created_event(), "key-1")
+            .await
+            .unwrap(),
+        Created::New(_)
+    ));
 }

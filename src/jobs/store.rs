@@ -105,6 +105,13 @@ pub struct JobPage {
     pub next_cursor: Option<Uuid>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New(Event),
+    /// An earlier request with the same idempotency key created this job.
+    Existing(Uuid),
+}
+
 /// A claim on one queue entry: while its owner renews it, no other consumer
 /// takes the job.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -117,6 +124,16 @@ pub struct Lease {
 pub trait JobStore: Send + Sync + 'static {
     /// Writes the job, its first event and its queue entry in one atomic step.
     async fn create(&self, job: &Job, first_event: NewEvent) -> Result<Event, StoreError>;
+
+    /// Like `create`, unless a job was already created with this idempotency
+    /// key (scoped to the job's user) within the job TTL: then nothing is
+    /// written and that job's id is returned. Checked and written atomically.
+    async fn create_once(
+        &self,
+        job: &Job,
+        first_event: NewEvent,
+        key: &str,
+    ) -> Result<Created, StoreError>;
 
     async fn get(&self, id: Uuid) -> Result<Option<Job>, StoreError>;
 
