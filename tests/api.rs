@@ -935,3 +935,80 @@ async fn an_idempotency_key_makes_a_retried_plan_return_the_first_job() {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn clients_over_the_rate_limit_get_429_with_retry_after_on_every_replica() {
+    let app = spawn_app(&[
+        NO_WORKERS,
+        ("RATE_LIMIT_PER_MINUTE", "5"),
+        ("API_KEYS", "k1,k2"),
+    ])
+    .await;
+    let other = support::app::spawn_app_with(support::app::test_vars(
+        &app.prefix,
+        &[
+            NO_WORKERS,
+            ("RATE_LIMIT_PER_MINUTE", "5"),
+            ("API_KEYS", "k1,k2"),
+        ],
+    ))
+    .await;
+    let get = |target: &TestApp, key: &str| {
+        target
+            .client
+            .get(target.url("/v1/jobs?user_id=u"))
+            .bearer_auth(key)
+            .send()
+    };
+    for n in 0..5 {
+        let target = if n % 2 == 0 { &app } else { &other };
+        assert_eq!(get(target, "k1").await.unwrap().status(), StatusCode::OK);
+    }
+    let limited = get(&other, "k1").await.unwrap();
+    assert_eq!(
+        limited.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the limit is shared by replicas"
+    );
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    assert_error(&limited.json().await.unwrap(), "RateLimited");
+    assert_eq!(
+        get(&app, "k2").await.unwrap().status(),
+        StatusCode::OK,
+        "each client has its own window"
+    );
+    assert_eq!(
+        app.get("/health").await.status(),
+        StatusCode::OK,
+        "service endpoints are not limited"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_job_is_a_500_that_leaks_nothing() {
+    let app = app().await;
+    let id = create_plan(&app).await;
+    let client = redis::Client::open(support::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{}job:{{{id}}}", app.prefix))
+        .arg("state")
+        .arg("{not json")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let response = app.get(&format!("/v1/status/{id}")).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = response.json().await.unwrap();
+    assert_error(&body, "InternalServerError");
+    assert_eq!(body["message"], "Internal server error");
+    assert!(
+        !body.to_string().contains("json") && !body.to_string().contains("redis"),
+        "{body}"
+    );
+}

@@ -30,7 +30,10 @@ async fn every_job_key_carries_the_job_ttl() {
         WorkflowMode::Reactive,
         JobRequest::default(),
     );
-    store.create_once(&job, job.created_event(), "k-1").await.unwrap();
+    store
+        .create_once(&job, job.created_event(), "k-1")
+        .await
+        .unwrap();
     store
         .apply(job.id, &|_: &mut Job| Ok(Change::none()))
         .await

@@ -94,6 +94,7 @@ conformance!(
     approval_deadlines_become_due,
     a_refused_transition_writes_nothing,
     an_idempotency_key_creates_one_job_however_often_it_is_sent,
+    requests_are_counted_per_client_in_a_window,
 );
 
 async fn concurrent_updates_are_never_lost(backend: Backend) {
@@ -523,4 +524,24 @@ async fn an_idempotency_key_creates_one_job_however_often_it_is_sent(backend: Ba
             .unwrap(),
         Created::New(_)
     ));
+}
+
+async fn requests_are_counted_per_client_in_a_window(backend: Backend) {
+    let store = backend.store().await;
+    let window = Duration::from_millis(400);
+    for expected in 1..=3 {
+        let (count, left) = store.count_request("ip:1.2.3.4", window).await.unwrap();
+        assert_eq!(count, expected);
+        assert!(left <= window);
+    }
+    assert_eq!(
+        store.count_request("ip:5.6.7.8", window).await.unwrap().0,
+        1,
+        "per client"
+    );
+    support::wait_for("a new window", Duration::from_secs(5), || {
+        let store = store.clone();
+        async move { (store.count_request("ip:1.2.3.4", window).await.unwrap().0 == 1).then_some(()) }
+    })
+    .await;
 }

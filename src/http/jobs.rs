@@ -81,6 +81,7 @@ async fn create(
     responses(
         (status = 202, description = "Job accepted (or, for a repeated Idempotency-Key, the job the first request created; header `Idempotent-Replayed: true`)", body = JobResponse),
         (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorResponse),
+        (status = 429, description = "Over RATE_LIMIT_PER_MINUTE; see Retry-After", body = ErrorResponse),
         (status = 401, body = ErrorResponse), (status = 415, body = ErrorResponse),
         (status = 413, body = ErrorResponse), (status = 422, body = ErrorResponse),
         (status = 503, description = "Job store unavailable", body = ErrorResponse)),
@@ -107,6 +108,7 @@ pub async fn create_plan(
     responses(
         (status = 202, description = "Job accepted", body = JobResponse),
         (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorResponse),
+        (status = 429, description = "Over RATE_LIMIT_PER_MINUTE; see Retry-After", body = ErrorResponse),
         (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse),
         (status = 503, body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]

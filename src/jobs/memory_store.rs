@@ -39,6 +39,8 @@ struct State {
     deadline_of: HashMap<Uuid, i64>,
     /// (user, idempotency key) → the job it created, until it expires.
     idempotency: HashMap<(String, String), (Uuid, Instant)>,
+    /// client → (requests in the window, when the window ends)
+    rate_windows: HashMap<String, (u64, Instant)>,
     last_sweep: Option<Instant>,
 }
 
@@ -431,6 +433,22 @@ impl JobStore for MemoryStore {
             .take(max)
             .map(|(_, id)| *id)
             .collect())
+    }
+
+    async fn count_request(
+        &self,
+        client: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        state.rate_windows.retain(|_, (_, ends)| *ends > now);
+        let (count, ends) = state
+            .rate_windows
+            .entry(client.to_string())
+            .or_insert((0, now + window));
+        *count += 1;
+        Ok((*count, ends.saturating_duration_since(now)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -755,6 +755,33 @@ impl JobStore for RedisStore {
         Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
     }
 
+    async fn count_request(
+        &self,
+        client: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError> {
+        let key = format!("{}rate:{client}", self.keys.prefix);
+        let mut conn = self.conn.clone();
+        let window_ms = window.as_millis() as u64;
+        // INCR then a TTL only on the first hit: a fixed window per client.
+        let (count, ttl): (u64, i64) = self
+            .timed(async move {
+                redis::pipe()
+                    .atomic()
+                    .incr(&key, 1)
+                    .cmd("PEXPIRE")
+                    .arg(&key)
+                    .arg(window_ms)
+                    .arg("NX")
+                    .ignore()
+                    .pttl(&key)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok((count, Duration::from_millis(ttl.max(0) as u64)))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         let _: String = self

@@ -195,6 +195,14 @@ pub trait JobStore: Send + Sync + 'static {
     /// Jobs whose approval deadline is at or before `now`.
     async fn due_deadlines(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Uuid>, StoreError>;
 
+    /// Counts one request of `client` in the current fixed window and
+    /// returns the count so far, with the time left in the window.
+    async fn count_request(
+        &self,
+        client: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError>;
+
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Which backend this is, for `/health` (`redis` or `memory`).
