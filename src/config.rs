@@ -34,6 +34,7 @@ pub const VARIABLES: &[&str] = &[
     "SHUTDOWN_GRACE_SECS",
     "CORS_ORIGINS",
     "API_KEYS",
+    "RATE_LIMIT_PER_MINUTE",
     "LLM_BASE_URL",
     "LLM_API_KEY",
     "LLM_MODEL",
@@ -68,6 +69,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub cors_origins: Vec<String>,
     pub api_keys: Vec<String>,
+    /// Requests per minute per client on /v1 routes; 0 = no limit.
+    pub rate_limit_per_minute: u64,
     /// `None`: the knowledge backend plans (no LLM configured).
     pub llm: Option<LlmSettings>,
 }
@@ -206,6 +209,11 @@ impl Config {
                 "http://localhost:3000,http://localhost:5173",
             ),
             api_keys: r.list("API_KEYS", ""),
+            rate_limit_per_minute: r.parse(
+                "RATE_LIMIT_PER_MINUTE",
+                0,
+                "a whole number (0 = no limit)",
+            ),
             llm: None,
         };
         let base_url = r.raw("LLM_BASE_URL");

@@ -25,6 +25,10 @@ impl LotaraProcess {
         Self { child }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: the process gets no chance to hand its jobs back.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
