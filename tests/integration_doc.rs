@@ -10,14 +10,15 @@
 //! | --- | --- | --- |
 //! | `<!-- check: request POST /v1/plan -->` | a request body | sending it to that path; expects a 2xx |
 //! | `<!-- check: request POST /v1/approve expect 400 -->` | a request body | sending it; expects exactly 400 |
+//! | `<!-- check: request POST /v1/plan header Idempotency-Key=k-1 -->` | a request body | sending it with that header (`header` may repeat, after or instead of `expect`) |
 //! | `<!-- check: response GET /v1/status/{job_id} -->` | a 2xx answer | comparing it with a real 2xx answer |
 //! | `<!-- check: error 409 POST /v1/jobs/{job_id}/cancel -->` | an `ErrorResponse` | comparing it with a real answer of that status; the `error` codes must be equal |
 //! | `<!-- check: event state_change -->` | an SSE `data:` payload | comparing it with the real frames of that event type |
 //!
 //! A `response` or `error` block is answered by sending the body of the
 //! nearest `request` block above it with the same method and path that
-//! expects the same status (2xx for `response`); with no such block the
-//! request goes without a body (GET, cancel).
+//! expects the same status (2xx for `response`), with that block's headers;
+//! with no such block the request goes without a body (GET, cancel).
 //!
 //! # Placeholders
 //!
@@ -67,12 +68,17 @@ const EVENT_TYPES: [&str; 7] = [
 ];
 const PLACEHOLDERS: [&str; 4] = ["job_id", "paused_job_id", "failed_job_id", "unknown_job_id"];
 
+/// Headers a request block is sent with, in order.
+type Headers = Vec<(String, String)>;
+
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
     Request {
         method: Method,
         path: String,
         expect: Option<u16>,
+        /// Sent with the body, and with the `response`/`error` blocks it answers.
+        headers: Headers,
     },
     Response {
         method: Method,
@@ -130,6 +136,30 @@ fn check_path(path: &str) -> Result<String, String> {
     Ok(path.to_string())
 }
 
+/// `[expect STATUS] [header NAME=VALUE]…` after a request marker's path.
+fn parse_request_options(mut words: &[&str]) -> Result<(Option<u16>, Headers), String> {
+    let mut expect = None;
+    let mut headers = Vec::new();
+    loop {
+        match words {
+            [] => return Ok((expect, headers)),
+            ["expect", status, rest @ ..] if expect.is_none() => {
+                expect = Some(parse_status(status)?);
+                words = rest;
+            }
+            ["header", pair, rest @ ..] => {
+                let (name, value) = pair
+                    .split_once('=')
+                    .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+                    .ok_or_else(|| format!("a header is `header Name=value`, not {pair:?}"))?;
+                headers.push((name.to_string(), value.to_string()));
+                words = rest;
+            }
+            other => return Err(format!("cannot read {:?} after the path", other.join(" "))),
+        }
+    }
+}
+
 /// `<!-- check: … -->` → what the next block is.
 fn parse_marker(line: &str) -> Result<Kind, String> {
     let inner = line
@@ -138,16 +168,15 @@ fn parse_marker(line: &str) -> Result<Kind, String> {
         .ok_or("a marker is `<!-- check: … -->` on a line of its own")?;
     let words: Vec<&str> = inner.split_whitespace().collect();
     match words.as_slice() {
-        ["request", method, path] => Ok(Kind::Request {
-            method: parse_method(method)?,
-            path: check_path(path)?,
-            expect: None,
-        }),
-        ["request", method, path, "expect", status] => Ok(Kind::Request {
-            method: parse_method(method)?,
-            path: check_path(path)?,
-            expect: Some(parse_status(status)?),
-        }),
+        ["request", method, path, options @ ..] => {
+            let (expect, headers) = parse_request_options(options)?;
+            Ok(Kind::Request {
+                method: parse_method(method)?,
+                path: check_path(path)?,
+                expect,
+                headers,
+            })
+        }
         ["response", method, path] => Ok(Kind::Response {
             method: parse_method(method)?,
             path: check_path(path)?,
@@ -436,12 +465,16 @@ impl Fixtures {
         method: &Method,
         path: &str,
         body: Option<&Value>,
+        headers: &[(String, String)],
     ) -> (StatusCode, Result<Value, String>) {
         let ids = self.ids_for(path, body).await;
         let mut request = self
             .app
             .client
             .request(method.clone(), self.app.url(&substitute_str(path, &ids)));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
         if let Some(body) = body {
             request = request.json(&substitute(body, &ids));
         }
@@ -489,29 +522,34 @@ impl Fixtures {
     }
 }
 
-/// The body a `response` or `error` block is answered with: the nearest
-/// request block above it for the same method and path expecting the same
-/// status (`None`: 2xx).
-fn request_body_for<'a>(
+/// What a `response` or `error` block is answered with: the body and
+/// headers of the nearest request block above it for the same method and
+/// path expecting the same status (`None`: 2xx); none for a GET or a cancel.
+fn request_for<'a>(
     blocks: &'a [Block],
     index: usize,
     method: &Method,
     path: &str,
     status: Option<u16>,
-) -> Option<&'a Value> {
-    blocks[..index].iter().rev().find_map(|b| match &b.kind {
+) -> (Option<&'a Value>, &'a [(String, String)]) {
+    let found = blocks[..index].iter().rev().find_map(|b| match &b.kind {
         Kind::Request {
             method: m,
             path: p,
             expect,
+            headers,
         } if m == method
             && p == path
             && (expect == &status || (status.is_none() && expect.is_some_and(|s| s < 300))) =>
         {
-            Some(&b.json)
+            Some((&b.json, headers.as_slice()))
         }
         _ => None,
-    })
+    });
+    match found {
+        Some((body, headers)) => (Some(body), headers),
+        None => (None, &[]),
+    }
 }
 
 async fn check_block(
@@ -526,8 +564,11 @@ async fn check_block(
             method,
             path,
             expect,
+            headers,
         } => {
-            let (status, body) = fixtures.send(method, path, Some(&block.json)).await;
+            let (status, body) = fixtures
+                .send(method, path, Some(&block.json), headers)
+                .await;
             let ok = match expect {
                 Some(wanted) => status.as_u16() == *wanted,
                 None => status.is_success(),
@@ -543,8 +584,8 @@ async fn check_block(
             }
         }
         Kind::Response { method, path } => {
-            let request = request_body_for(blocks, index, method, path, None);
-            let (status, body) = fixtures.send(method, path, request).await;
+            let (request, headers) = request_for(blocks, index, method, path, None);
+            let (status, body) = fixtures.send(method, path, request, headers).await;
             let real = body.map_err(|text| format!("{status}, not JSON: {text}"))?;
             if !status.is_success() {
                 return Err(format!("expected a 2xx, got {status}: {real}"));
@@ -559,8 +600,8 @@ async fn check_block(
             method,
             path,
         } => {
-            let request = request_body_for(blocks, index, method, path, Some(*wanted));
-            let (status, body) = fixtures.send(method, path, request).await;
+            let (request, headers) = request_for(blocks, index, method, path, Some(*wanted));
+            let (status, body) = fixtures.send(method, path, request, headers).await;
             let real = body.map_err(|text| format!("{status}, not JSON: {text}"))?;
             if status.as_u16() != *wanted {
                 return Err(format!("expected {wanted}, got {status}: {real}"));
@@ -598,7 +639,7 @@ async fn check_block(
 #[test]
 fn the_marker_parser_reads_every_kind_and_rejects_unmarked_json() {
     let guide = "\
-<!-- check: request POST /v1/approve expect 400 -->
+<!-- check: request POST /v1/approve expect 400 header X-Trace=t-1 -->
 ```json
 {\"job_id\": \"{job_id}\", \"approved\": true}
 ```
@@ -625,13 +666,15 @@ fn the_marker_parser_reads_every_kind_and_rejects_unmarked_json() {
         Kind::Request {
             method: Method::POST,
             path: "/v1/approve".into(),
-            expect: Some(400)
+            expect: Some(400),
+            headers: vec![("X-Trace".into(), "t-1".into())]
         }
     );
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].contains("without a"), "{problems:?}");
     assert!(problems[1].contains("unknown event type"), "{problems:?}");
     assert!(placeholders_in("/v1/status/{jobid}").is_err());
+    assert!(parse_marker("<!-- check: request POST /v1/plan header Idempotency-Key -->").is_err());
     let (blocks, problems) = parse_guide(
         "<!-- check: request POST /v1/feedback -->\n```json\n{\"job_id\": \"{jobid}\"}\n```\n",
     );
