@@ -173,23 +173,13 @@ impl Executor {
 
     fn stop_all(&self, reason: StopReason) {
         for running in self.running().values() {
-            running
-                .reason
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(reason);
-            running.stop.cancel();
+            stop_run(&running.stop, &running.reason, reason);
         }
     }
 
     fn stop(&self, entry_id: &str, reason: StopReason) {
         if let Some(running) = self.running().get(entry_id) {
-            running
-                .reason
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(reason);
-            running.stop.cancel();
+            stop_run(&running.stop, &running.reason, reason);
         }
     }
 
@@ -385,6 +375,15 @@ impl Executor {
     }
 }
 
+/// Stops a run, keeping the first reason given.
+fn stop_run(stop: &CancellationToken, reason: &Mutex<Option<StopReason>>, why: StopReason) {
+    reason
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert(why);
+    stop.cancel();
+}
+
 /// Stops the run when the job is cancelled, whichever replica cancelled it.
 async fn watch_cancellation(
     store: Arc<dyn JobStore>,
@@ -395,11 +394,7 @@ async fn watch_cancellation(
     let mut events = std::pin::pin!(jobs::follow(store, job_id, None));
     while let Some(Ok(event)) = events.next().await {
         if event.kind == EventKind::StateChange && event.ends_stream() {
-            reason
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(StopReason::Cancelled);
-            stop.cancel();
+            stop_run(&stop, &reason, StopReason::Cancelled);
             return;
         }
     }
