@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -148,21 +148,39 @@ pub enum Item {
 }
 
 /// The sending side of the exporter's bounded queue. Pushing never waits:
-/// when the queue is full the item is dropped and counted.
+/// when the queue is full the new item is dropped and counted.
 #[derive(Clone)]
 pub struct Outbox {
     queue: mpsc::Sender<Item>,
+    /// Items pushed and not yet sent or dropped, wherever they are (in the
+    /// channel, or taken off it into a batch); at most `capacity`.
+    unsent: Arc<AtomicUsize>,
+    capacity: usize,
     /// Drops not yet logged; the exporter reports them once per tick.
     unreported_drops: Arc<AtomicU64>,
 }
 
 impl Outbox {
     pub fn push(&self, item: Item) {
-        let reason = match self.queue.try_send(item) {
-            Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(_)) => "queue_full",
-            Err(mpsc::error::TrySendError::Closed(_)) => "stopped",
+        let capacity = self.capacity;
+        let room = self
+            .unsent
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < capacity).then_some(n + 1)
+            })
+            .is_ok();
+        let reason = if !room {
+            "queue_full"
+        } else {
+            match self.queue.try_send(item) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => "queue_full",
+                Err(mpsc::error::TrySendError::Closed(_)) => "stopped",
+            }
         };
+        if room {
+            self.unsent.fetch_sub(1, Ordering::AcqRel);
+        }
         count_dropped(reason, 1);
         self.unreported_drops.fetch_add(1, Ordering::Relaxed);
     }
@@ -331,6 +349,7 @@ impl Pending {
 pub struct Exporter {
     client: Arc<OpikClient>,
     queue: mpsc::Receiver<Item>,
+    unsent: Arc<AtomicUsize>,
     unreported_drops: Arc<AtomicU64>,
     flush_every: Duration,
     stop: CancellationToken,
@@ -347,15 +366,20 @@ impl Exporter {
         stop: CancellationToken,
         grace: Duration,
     ) -> (Outbox, Self) {
-        let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
+        let capacity = settings.queue_capacity.max(1);
+        let (tx, rx) = mpsc::channel(capacity);
+        let unsent = Arc::new(AtomicUsize::new(0));
         let unreported_drops = Arc::new(AtomicU64::new(0));
         let outbox = Outbox {
             queue: tx,
+            unsent: unsent.clone(),
+            capacity,
             unreported_drops: unreported_drops.clone(),
         };
         let exporter = Self {
             client,
             queue: rx,
+            unsent,
             unreported_drops,
             flush_every: settings.flush_interval,
             stop,
@@ -367,8 +391,9 @@ impl Exporter {
 
     /// Sends every `flush_every`, or sooner when a batch is full, until
     /// `stop`; then drains the queue and sends what is left within `grace`.
-    /// While a batch is being retried nothing is taken off the queue, so a
-    /// long outage fills it and later items are dropped (and counted).
+    /// Items count against the queue's capacity until they are sent or
+    /// given up, so an outage fills it and later items are dropped (and
+    /// counted) instead of piling up in memory.
     pub async fn run(mut self) {
         let mut pending = Pending::default();
         let mut tick = tokio::time::interval(self.flush_every);
@@ -476,6 +501,7 @@ impl Exporter {
                 }
             }
         };
+        self.unsent.fetch_sub(items, Ordering::AcqRel);
         match outcome {
             Ok(()) => metrics::counter!("lotara_opik_sent_items_total").increment(items as u64),
             Err((why, reason)) => {
