@@ -602,6 +602,98 @@ async fn a_run_resumed_after_approval_continues_the_same_trace() {
 }
 
 #[tokio::test]
+async fn a_job_taken_over_after_its_worker_died_continues_the_same_trace() {
+    let opik = FakeOpik::start().await;
+    let llm = FakeLlm::start().await;
+    let held = std::sync::Arc::new(tokio::sync::Notify::new());
+    // Intake answers; the three parallel agents' calls hang: the worker dies mid-run.
+    llm.script([
+        Reply::Cooperate,
+        Reply::Hold(held.clone()),
+        Reply::Hold(held.clone()),
+        Reply::Hold(held.clone()),
+    ]);
+    let prefix = support::unique_prefix();
+    let redis = support::redis_url();
+    let traced = [
+        ("LLM_BASE_URL", llm.url.as_str()),
+        ("LLM_MODEL", "fake-model"),
+        ("JOB_LEASE_SECS", "1"),
+        ("OPIK_URL_OVERRIDE", opik.url.as_str()),
+        ("OPIK_PROJECT_NAME", PROJECT),
+        ("OPIK_FLUSH_INTERVAL_MS", "100"),
+    ];
+    let mut worker_vars = vec![
+        ("REDIS_URL", redis.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("RUST_LOG", "warn"),
+    ];
+    worker_vars.extend_from_slice(&traced);
+    let mut doomed = support::process::LotaraProcess::start("worker", &worker_vars);
+
+    let store = lotara::jobs::RedisStore::connect(
+        &redis,
+        lotara::jobs::StoreSettings {
+            key_prefix: prefix.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let request = lotara::jobs::JobRequest {
+        query: Some("5 days in Tokyo".into()),
+        ..Default::default()
+    };
+    let job = lotara::jobs::Job::new("u1".into(), lotara::jobs::WorkflowMode::Reactive, request);
+    let job = lotara::jobs::submit(&store, job).await.unwrap();
+    let first_spans = wait_for("the first worker's intake span", WAIT, || async {
+        let spans = opik.spans();
+        let intake = spans.iter().any(|s| s["name"] == "intake_agent");
+        (intake && llm.requests().len() >= 4).then_some(spans)
+    })
+    .await;
+    doomed.kill();
+    held.notify_waiters();
+
+    let survivor = support::app::spawn_app_with(support::app::test_vars(&prefix, &traced)).await;
+    let done = wait_status(&survivor, &job.id.to_string(), "completed").await;
+    let trace_id = trace_id_of(&done);
+    assert_eq!(
+        first_spans[0]["trace_id"],
+        trace_id.as_str(),
+        "the survivor kept the trace"
+    );
+    wait_trace_at(&opik, &trace_id, "completed").await;
+
+    let traces: HashSet<String> = opik
+        .traces()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(traces, HashSet::from([trace_id.clone()]));
+    let spans = opik.spans();
+    assert!(spans.iter().all(|s| s["trace_id"] == trace_id.as_str()));
+    assert_eq!(
+        spans_named(&spans, "intake_agent").len(),
+        1,
+        "intake is not traced twice"
+    );
+    for agent in [
+        "flight_agent",
+        "hotel_agent",
+        "activity_agent",
+        "pretrip_agent",
+    ] {
+        assert_eq!(
+            spans_named(&spans, agent).len(),
+            1,
+            "{agent}, run by the survivor"
+        );
+    }
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
 async fn the_fake_opik_flags_what_opik_md_forbids() {
     let opik = FakeOpik::start().await;
     let client = reqwest::Client::new();
