@@ -56,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{job_id}/cancel", post(jobs::cancel_job))
         .route("/v1/approve", post(actions::approve))
         .route("/v1/feedback", post(actions::submit_feedback))
+        // Layers run last-added first: the key is checked, then counted.
+        .route_layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .route_layer(from_fn_with_state(
             state.clone(),
             middleware::require_api_key,
