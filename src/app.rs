@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobStore};
 use crate::llm::LlmClient;
+use crate::observability::{ExporterTask, Tracer};
 use crate::workflow::{Executor, ExecutorSettings, MotherAgent};
 
 /// What the process runs.
@@ -31,6 +32,7 @@ pub struct Application {
     port: u16,
     state: AppState,
     executor: Option<Arc<Executor>>,
+    exporter: Option<ExporterTask>,
 }
 
 /// The metrics recorder is process-global; every application in the process
@@ -77,8 +79,17 @@ impl Application {
             )),
             None => None,
         };
+        let (tracer, exporter) = match &config.opik {
+            Some(settings) => {
+                let (tracer, exporter) =
+                    Tracer::start(settings, config.shutdown_grace).context("Opik client")?;
+                (tracer, Some(exporter))
+            }
+            None => (Tracer::disabled(), None),
+        };
         let state = AppState {
             llm,
+            tracer,
             store,
             config: config.clone(),
             metrics: metrics_handle(),
@@ -111,6 +122,7 @@ impl Application {
                     approval_timeout: config.approval_timeout,
                     claim_wait: Duration::from_secs(2),
                 },
+                state.tracer.clone(),
             )
         });
         Ok(Self {
@@ -118,6 +130,7 @@ impl Application {
             port,
             state,
             executor,
+            exporter,
         })
     }
 
@@ -136,7 +149,8 @@ impl Application {
     }
 
     /// Serves until the shutdown token is cancelled, then stops accepting,
-    /// ends open streams and drains, within `SHUTDOWN_GRACE_SECS`.
+    /// ends open streams, drains, and sends what is left for Opik, within
+    /// `SHUTDOWN_GRACE_SECS`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.state.shutdown.clone();
         let grace = self.state.config.shutdown_grace;
@@ -157,15 +171,21 @@ impl Application {
             .map(|executor| tokio::spawn(executor.run(shutdown.clone())));
         shutdown.cancelled().await;
         tracing::info!("shutting down: no new connections or jobs; handing back running jobs");
-        // Both drain at once, within one grace period.
+        // Both drain at once, within one grace period; the Opik exporter
+        // stops last, so it also sends the spans the draining runs closed.
+        let exporter = self.exporter;
         let drain = async {
             if let Some(workers) = workers {
                 let _ = workers.await;
             }
-            if let Some(server) = server {
-                server.await.context("server task")?.context("server")?;
+            let served = match server {
+                Some(server) => server.await.context("server task").and_then(|r| Ok(r?)),
+                None => Ok(()),
+            };
+            if let Some(exporter) = exporter {
+                exporter.flush_and_stop().await;
             }
-            Ok::<_, anyhow::Error>(())
+            served.context("server")
         };
         match tokio::time::timeout(grace, drain).await {
             Ok(result) => result,

@@ -30,6 +30,7 @@ use tracing::Level;
 use crate::config::Config;
 use crate::jobs::JobStore;
 use crate::llm::LlmClient;
+use crate::observability::Tracer;
 
 pub use service::VERSION;
 
@@ -38,6 +39,8 @@ pub use service::VERSION;
 pub struct AppState {
     pub store: Arc<dyn JobStore>,
     pub llm: Option<Arc<LlmClient>>,
+    /// Where jobs' traces and feedback scores go (a no-op without Opik).
+    pub tracer: Tracer,
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     /// Cancelled when the service shuts down: open streams end cleanly.
