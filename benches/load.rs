@@ -9,6 +9,7 @@
 //! cargo bench --bench load -- jobs    --url … --count 2000 [--pid <service pid>]
 //! cargo bench --bench load -- fanout  --url … --streams 10000 --jobs 100 [--pid <service pid>]
 //! cargo bench --bench load -- redis-memory --url … --redis redis://127.0.0.1:6379 --count 500
+//! cargo bench --bench load -- plan-to-complete --url … --count 100
 //!
 //! Figures and commands are in BENCHMARKS.md.
 
@@ -447,6 +448,30 @@ async fn redis_memory(args: &Args) -> Result<Value, Error> {
     )
 }
 
+/// One plan at a time: the time from `POST /v1/plan` until its stream
+/// delivers `complete` (the stream is opened right after the POST).
+async fn plan_to_complete(args: &Args) -> Result<Value, Error> {
+    let url = args.url();
+    let count: u64 = args.get("count", 100);
+    let client = client(4);
+    let mut times = Vec::new();
+    for n in 0..count {
+        let started = Instant::now();
+        let id = create_job(&client, &url, n).await?;
+        let body = client
+            .get(format!("{url}/v1/stream/{id}"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        if !body.contains("event: complete") {
+            return Err(format!("job {id} did not complete").into());
+        }
+        times.push(started.elapsed().as_micros() as u64);
+    }
+    Ok(json!({"scenario": "plan-to-complete", "plans": count, "latency": summary(times)}))
+}
+
 /// A fake OpenAI-compatible server: echoes each agent's draft (or reads the
 /// trip from the message) after a fixed latency, like a slow model would.
 async fn fake_llm(args: &Args) -> Result<Value, Error> {
@@ -462,6 +487,9 @@ async fn fake_llm(args: &Args) -> Result<Value, Error> {
             "/v1/chat/completions",
             post(move |Json(request): Json<Value>| async move {
                 tokio::time::sleep(latency).await;
+                let prompt_chars: usize = request["messages"].as_array().map_or(0, |m| {
+                    m.iter().map(|m| m["content"].as_str().map_or(0, str::len)).sum()
+                });
                 let name = request["response_format"]["json_schema"]["name"].as_str().unwrap_or("");
                 let user = request["messages"][1]["content"].as_str().unwrap_or("");
                 let content = if name == "trip_request" {
@@ -470,6 +498,8 @@ async fn fake_llm(args: &Args) -> Result<Value, Error> {
                 } else {
                     user.split_once("(keep its shape):\n").map(|(_, d)| d.to_string()).unwrap_or_default()
                 };
+                // One line per call: what a real model would be charged for.
+                eprintln!("call agent={name} prompt_chars={prompt_chars} reply_chars={}", content.len());
                 Json(json!({"choices": [{"message": {"role": "assistant", "content": content}}],
                             "usage": {"prompt_tokens": 900, "completion_tokens": 300, "total_tokens": 1200}}))
             }),
@@ -488,10 +518,11 @@ async fn main() {
         "jobs" => jobs_in_flight(&args).await,
         "fanout" => fanout(&args).await,
         "redis-memory" => redis_memory(&args).await,
+        "plan-to-complete" => plan_to_complete(&args).await,
         "fake-llm" => fake_llm(&args).await,
         _ => {
             eprintln!(
-                "scenarios: create | status | health | jobs | fanout | redis-memory | fake-llm (see the file's header)"
+                "scenarios: create | status | health | jobs | fanout | redis-memory | plan-to-complete | fake-llm (see the file's header)"
             );
             std::process::exit(2);
         }
