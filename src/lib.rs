@@ -8,5 +8,6 @@ pub mod http;
 pub mod jobs;
 pub mod knowledge;
 pub mod llm;
+pub mod scheduler;
 pub mod telemetry;
 pub mod workflow;
