@@ -15,6 +15,11 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobStore};
 use crate::llm::LlmClient;
+use crate::scheduler::cron::CronRunner;
+use crate::scheduler::{
+    FareSource, HttpFares, KnowledgeFares, MemoryWatchlists, RedisWatchlists, Scheduler,
+    WatchlistStore,
+};
 use crate::workflow::{Executor, ExecutorSettings, MotherAgent};
 
 /// What the process runs.
@@ -31,6 +36,37 @@ pub struct Application {
     port: u16,
     state: AppState,
     executor: Option<Arc<Executor>>,
+    /// `None` with `SCHEDULER_ENABLED=false`.
+    cron: Option<CronRunner>,
+}
+
+/// A price feed that hangs must not hold up a whole price check.
+const PRICE_FEED_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Watchlists live next to the jobs: Redis when configured, else memory.
+async fn open_scheduler(config: &Config, store: Arc<dyn JobStore>) -> anyhow::Result<Scheduler> {
+    let watchlists: Arc<dyn WatchlistStore> = match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisWatchlists::connect(url, &config.redis_key_prefix, config.redis_timeout)
+                .await
+                .context("cannot open the watchlist store")?,
+        ),
+        None => Arc::new(MemoryWatchlists::new()),
+    };
+    let settings = config.scheduler.clone();
+    let fares: Arc<dyn FareSource> = match &settings.price_feed_url {
+        Some(url) => Arc::new(HttpFares::new(url, PRICE_FEED_TIMEOUT).context("PRICE_FEED_URL")?),
+        None => Arc::new(KnowledgeFares),
+    };
+    Ok(Scheduler::new(watchlists, store, fares, settings))
+}
+
+/// Names this replica in the firing locks it holds, for operators.
+fn replica_name() -> String {
+    let host =
+        hostname::get().map_or_else(|_| "unknown".into(), |h| h.to_string_lossy().into_owned());
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &tag[..8])
 }
 
 /// The metrics recorder is process-global; every application in the process
@@ -77,8 +113,20 @@ impl Application {
             )),
             None => None,
         };
+        let scheduler = Arc::new(open_scheduler(&config, store.clone()).await?);
+        // Every replica, API or worker-only, runs the schedules: the
+        // per-firing lock decides which one does the work.
+        let cron = match config.scheduler.enabled {
+            true => Some(
+                CronRunner::start(scheduler.clone(), replica_name())
+                    .await
+                    .context("cannot start the scheduler")?,
+            ),
+            false => None,
+        };
         let state = AppState {
             llm,
+            scheduler,
             store,
             config: config.clone(),
             metrics: metrics_handle(),
@@ -118,6 +166,7 @@ impl Application {
             port,
             state,
             executor,
+            cron,
         })
     }
 
@@ -154,6 +203,9 @@ impl Application {
             .map(|executor| tokio::spawn(executor.run(shutdown.clone())));
         shutdown.cancelled().await;
         tracing::info!("shutting down: no new connections or jobs; handing back running jobs");
+        if let Some(cron) = self.cron {
+            cron.stop().await;
+        }
         // Both drain at once, within one grace period.
         let drain = async {
             if let Some(workers) = workers {

@@ -8,8 +8,10 @@ pub mod error;
 mod jobs;
 mod json;
 mod middleware;
+mod scheduler;
 mod service;
 mod stream;
+mod watchlists;
 
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ use tracing::Level;
 use crate::config::Config;
 use crate::jobs::JobStore;
 use crate::llm::LlmClient;
+use crate::scheduler::Scheduler;
 
 pub use service::VERSION;
 
@@ -38,6 +41,8 @@ pub use service::VERSION;
 pub struct AppState {
     pub store: Arc<dyn JobStore>,
     pub llm: Option<Arc<LlmClient>>,
+    /// Watchlists and the monitors (the cron schedules run apart from HTTP).
+    pub scheduler: Arc<Scheduler>,
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     /// Cancelled when the service shuts down: open streams end cleanly.
@@ -53,6 +58,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{job_id}/cancel", post(jobs::cancel_job))
         .route("/v1/approve", post(actions::approve))
         .route("/v1/feedback", post(actions::submit_feedback))
+        .route(
+            "/v1/watchlists",
+            post(watchlists::create_watchlist).get(watchlists::list_watchlists),
+        )
+        .route(
+            "/v1/watchlists/{id}",
+            get(watchlists::get_watchlist)
+                .patch(watchlists::update_watchlist)
+                .delete(watchlists::delete_watchlist),
+        )
+        .route("/v1/scheduler/{task}/run", post(scheduler::run_task))
         .route_layer(from_fn_with_state(
             state.clone(),
             middleware::require_api_key,

@@ -130,7 +130,7 @@ fn fire_time_at(cron: &Cron, now: DateTime<Tz>) -> Option<DateTime<Tz>> {
 fn claim_for(cron: &Cron, fire_time: &DateTime<Tz>) -> Duration {
     cron.find_next_occurrence(fire_time, false)
         .ok()
-        .and_then(|next| (next - fire_time.clone()).to_std().ok())
+        .and_then(|next| (next - *fire_time).to_std().ok())
         .unwrap_or(MAX_CLAIM)
         .clamp(MIN_CLAIM, MAX_CLAIM)
 }
