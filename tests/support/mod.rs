@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod fake_llm;
+pub mod feeds;
 pub mod redis_server;
 pub mod sse;
 
