@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::{TestApp, spawn_app, spawn_app_with, test_vars};
 use support::feeds::{IcsFeed, PriceFeed, all_day_calendar};
+use support::process::LotaraProcess;
 use support::sse::SseReader;
 
 const NO_CRON: (&str, &str) = ("SCHEDULER_ENABLED", "false");
@@ -457,25 +458,15 @@ async fn a_lock_left_by_a_killed_instance_does_not_stop_later_firings() {
 
     // The doomed replica claims firings and hangs mid-run on the feed.
     feed.hang(true);
-    let dir = std::env::temp_dir().join(format!("lotara-child-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lotara"))
-        .arg("worker")
-        .envs(every_second(&prefix, &feed))
-        .env("RUST_LOG", "warn")
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the lotara binary starts");
+    let vars = every_second(&prefix, &feed);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut child = LotaraProcess::start("worker", &vars);
     support::wait_for("the child to be stuck mid-run", WAIT, || async {
         (feed.requests().len() >= 2).then_some(())
     })
     .await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     let killed_at = Utc::now();
-    let _ = std::fs::remove_dir_all(&dir);
 
     let client = redis::Client::open(support::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();

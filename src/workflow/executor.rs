@@ -103,8 +103,12 @@ impl Executor {
         let mut next_reclaim = tokio::time::Instant::now();
         tracing::info!(consumer = %self.consumer, concurrency = self.settings.concurrency, "executor started");
         while !shutdown.is_cancelled() {
-            let Ok(permit) = self.slots.clone().acquire_owned().await else {
-                break;
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                permit = self.slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
             };
             let free = self.slots.available_permits() + 1;
             let mut leases = Vec::new();
@@ -120,22 +124,29 @@ impl Executor {
                 }
             }
             if leases.is_empty() {
-                let claim = self
+                // Not cancelled on shutdown: a blocked XREADGROUP that is
+                // abandoned still takes entries for this consumer, which would
+                // then wait out a lease. It returns within `claim_wait`.
+                match self
                     .store
-                    .claim(&self.consumer, free, self.settings.claim_wait);
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    claimed = claim => match claimed {
-                        Ok(found) => leases = found,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "claim failed; retrying");
-                            tokio::select! {
-                                _ = shutdown.cancelled() => break,
-                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                            }
+                    .claim(&self.consumer, free, self.settings.claim_wait)
+                    .await
+                {
+                    Ok(found) => leases = found,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claim failed; retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => {}
+                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                         }
-                    },
+                    }
                 }
+            }
+            if shutdown.is_cancelled() {
+                for lease in &leases {
+                    let _ = self.store.release(&self.consumer, lease).await;
+                }
+                break;
             }
             let mut permit = Some(permit);
             for lease in leases {

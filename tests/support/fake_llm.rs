@@ -138,6 +138,7 @@ async fn complete(
 ) -> Response {
     let mut recorded = request.clone();
     recorded["authorization"] = json!(headers.get("authorization").and_then(|v| v.to_str().ok()));
+    recorded["received_ms"] = json!(chrono::Utc::now().timestamp_millis());
     shared.requests.lock().unwrap().push(recorded);
     if request["response_format"]["type"] == "json_schema"
         && *shared.reject_json_schema.lock().unwrap()

@@ -61,12 +61,15 @@ fn check(reading: &Reading) -> Result<(), String> {
 }
 
 /// The model's reading, with the caller's constraints taking precedence.
+/// Returns whether the answer needed a repair.
 async fn read_with_llm(
     ctx: &AgentContext,
     query: &str,
     constraints: &mut Map<String, Value>,
-) -> Result<(), RunError> {
-    let Some(llm) = &ctx.llm else { return Ok(()) };
+) -> Result<bool, RunError> {
+    let Some(llm) = &ctx.llm else {
+        return Ok(false);
+    };
     let messages = vec![
         Message::system(format!(
             "You are the intake_agent of Lotara, a travel concierge. {PROMPT} Today is {}. Answer with one JSON object.",
@@ -78,6 +81,7 @@ async fn read_with_llm(
         .structured::<Reading>(messages, "trip_request", &schema(), &ctx.meter, check)
         .await
         .map_err(llm_failure)?;
+    let repaired = calls.len() > 1;
     if let Ok(mut sink) = ctx.calls.lock() {
         sink.extend(calls.into_iter().map(|call| super::AgentCall {
             agent: "intake_agent".into(),
@@ -109,7 +113,7 @@ async fn read_with_llm(
         (!reading.interests.is_empty()).then(|| json!(reading.interests)),
     );
     put("tier", reading.tier.map(Value::from));
-    Ok(())
+    Ok(repaired)
 }
 
 pub async fn run(
@@ -128,9 +132,10 @@ pub async fn run(
             ));
         }
     };
-    if request.query.is_some() {
-        read_with_llm(ctx, &query, &mut constraints).await?;
-    }
+    let repaired = match request.query {
+        Some(_) => read_with_llm(ctx, &query, &mut constraints).await?,
+        None => false,
+    };
     let trip =
         knowledge::parse_trip_request(&query, &constraints, ctx.today).map_err(|e| match e {
             IntakeError::UnknownDestination { .. } => {
@@ -140,6 +145,7 @@ pub async fn run(
         })?;
     let confidence = match (&ctx.llm, request.constraints.contains_key("destination")) {
         (_, true) => 0.95,
+        (Some(_), false) if repaired => 0.75,
         (Some(_), false) => 0.9,
         (None, false) => 0.85,
     };
