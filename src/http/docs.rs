@@ -23,7 +23,7 @@ use super::{actions, dto, jobs, scheduler, service, stream, watchlists};
         watchlists::update_watchlist, watchlists::delete_watchlist, scheduler::run_task,
         service::root, service::health, service::metrics,
     ),
-    components(schemas(FieldError, dto::ErrorResponse, dto::JobStatusResponse)),
+    components(schemas(FieldError, dto::ErrorResponse, dto::JobStatusResponse, dto::RouteInfo, dto::BusyInfo)),
     modifiers(&Security),
     tags(
         (name = "jobs", description = "Planning and suggestion jobs"),
