@@ -222,6 +222,7 @@ impl Scheduler {
             suggestions: Vec::new(),
             skipped: Vec::new(),
         };
+        metrics::counter!("lotara_monitor_runs_total", "task" => task.as_str()).increment(1);
         for watchlist in watchlists.iter().filter(|w| w.active) {
             report.checked += 1;
             let outcome = self.check(watchlist, now).await?;
@@ -285,7 +286,12 @@ impl Scheduler {
             }
             let job = proactive_job(watchlist, finding, fire_time);
             return match jobs::submit(self.jobs.as_ref(), job).await {
-                Ok(job) => Ok(Some(job)),
+                Ok(job) => {
+                    let trigger = job.request.trigger_type.clone().unwrap_or_default();
+                    metrics::counter!("lotara_suggestions_total", "trigger" => trigger)
+                        .increment(1);
+                    Ok(Some(job))
+                }
                 Err(e) => {
                     if let Err(unmark) = self.watchlists.unmark_suggested(watchlist.id, &mark).await
                     {
