@@ -35,6 +35,7 @@ pub const VARIABLES: &[&str] = &[
     "SHUTDOWN_GRACE_SECS",
     "CORS_ORIGINS",
     "API_KEYS",
+    "RATE_LIMIT_PER_MINUTE",
     "LLM_BASE_URL",
     "LLM_API_KEY",
     "LLM_MODEL",
@@ -78,6 +79,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub cors_origins: Vec<String>,
     pub api_keys: Vec<String>,
+    /// Requests per minute per client on /v1 routes; 0 = no limit.
+    pub rate_limit_per_minute: u64,
     /// `None`: the knowledge backend plans (no LLM configured).
     pub llm: Option<LlmSettings>,
     pub scheduler: SchedulerSettings,
@@ -279,6 +282,11 @@ impl Config {
                 "http://localhost:3000,http://localhost:5173",
             ),
             api_keys: r.list("API_KEYS", ""),
+            rate_limit_per_minute: r.parse(
+                "RATE_LIMIT_PER_MINUTE",
+                0,
+                "a whole number (0 = no limit)",
+            ),
             llm: None,
             scheduler: scheduler_settings(&mut r),
         };

@@ -883,3 +883,132 @@ async fn shutdown_ends_open_streams_cleanly() {
     assert!(rest.len() <= 1, "stream closed on shutdown: {rest:?}");
     assert!(app.stopped.await.unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_retried_plan_return_the_first_job() {
+    let app = app().await;
+    let body = json!({"user_id": "user-9", "query": "3 days in Hue"});
+    let send = |body: Value, key: &'static str| {
+        app.client
+            .post(app.url("/v1/plan"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = send(body.clone(), "retry-42").await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = send(body.clone(), "retry-42").await.unwrap();
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["job_id"], first["job_id"]);
+    assert_eq!(again["created_at"], first["created_at"]);
+    let listed: Value = app
+        .get("/v1/jobs?user_id=user-9")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["jobs"].as_array().unwrap().len(),
+        1,
+        "no duplicate job"
+    );
+
+    let different = send(
+        json!({"user_id": "user-9", "query": "3 days in Hanoi"}),
+        "retry-42",
+    )
+    .await
+    .unwrap();
+    assert_eq!(different.status(), StatusCode::CONFLICT);
+    assert_error(&different.json().await.unwrap(), "Conflict");
+    let bad = app
+        .client
+        .post(app.url("/v1/plan"))
+        .header("Idempotency-Key", "")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn clients_over_the_rate_limit_get_429_with_retry_after_on_every_replica() {
+    let app = spawn_app(&[
+        NO_WORKERS,
+        ("RATE_LIMIT_PER_MINUTE", "5"),
+        ("API_KEYS", "k1,k2"),
+    ])
+    .await;
+    let other = support::app::spawn_app_with(support::app::test_vars(
+        &app.prefix,
+        &[
+            NO_WORKERS,
+            ("RATE_LIMIT_PER_MINUTE", "5"),
+            ("API_KEYS", "k1,k2"),
+        ],
+    ))
+    .await;
+    let get = |target: &TestApp, key: &str| {
+        target
+            .client
+            .get(target.url("/v1/jobs?user_id=u"))
+            .bearer_auth(key)
+            .send()
+    };
+    for n in 0..5 {
+        let target = if n % 2 == 0 { &app } else { &other };
+        assert_eq!(get(target, "k1").await.unwrap().status(), StatusCode::OK);
+    }
+    let limited = get(&other, "k1").await.unwrap();
+    assert_eq!(
+        limited.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the limit is shared by replicas"
+    );
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    assert_error(&limited.json().await.unwrap(), "RateLimited");
+    assert_eq!(
+        get(&app, "k2").await.unwrap().status(),
+        StatusCode::OK,
+        "each client has its own window"
+    );
+    assert_eq!(
+        app.get("/health").await.status(),
+        StatusCode::OK,
+        "service endpoints are not limited"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_job_is_a_500_that_leaks_nothing() {
+    let app = app().await;
+    let id = create_plan(&app).await;
+    let client = redis::Client::open(support::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{}job:{{{id}}}", app.prefix))
+        .arg("state")
+        .arg("{not json")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let response = app.get(&format!("/v1/status/{id}")).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = response.json().await.unwrap();
+    assert_error(&body, "InternalServerError");
+    assert_eq!(body["message"], "Internal server error");
+    assert!(
+        !body.to_string().contains("json") && !body.to_string().contains("redis"),
+        "{body}"
+    );
+}

@@ -30,7 +30,10 @@ async fn every_job_key_carries_the_job_ttl() {
         WorkflowMode::Reactive,
         JobRequest::default(),
     );
-    store.create(&job, job.created_event()).await.unwrap();
+    store
+        .create_once(&job, job.created_event(), "k-1")
+        .await
+        .unwrap();
     store
         .apply(job.id, &|_: &mut Job| Ok(Change::none()))
         .await
@@ -42,6 +45,7 @@ async fn every_job_key_carries_the_job_ttl() {
         format!("{prefix}job:{{{}}}", job.id),
         format!("{prefix}job:{{{}}}:events", job.id),
         format!("{prefix}user:{{carol}}:jobs"),
+        format!("{prefix}user:{{carol}}:idem:k-1"),
     ] {
         let ttl: i64 = redis::cmd("PTTL")
             .arg(&key)

@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use lotara::jobs::{
-    self, Approval, Change, EventKind, Job, JobRequest, JobStatus, JobStore, MemoryStore, NewEvent,
-    RedisStore, StoreSettings, WorkflowMode, transitions,
+    self, Approval, Change, Created, EventKind, Job, JobRequest, JobStatus, JobStore, MemoryStore,
+    NewEvent, RedisStore, StoreSettings, WorkflowMode, transitions,
 };
 use serde_json::json;
 
@@ -93,6 +93,8 @@ conformance!(
     user_jobs_list_newest_first_with_a_cursor,
     approval_deadlines_become_due,
     a_refused_transition_writes_nothing,
+    an_idempotency_key_creates_one_job_however_often_it_is_sent,
+    requests_are_counted_per_client_in_a_window,
 );
 
 async fn concurrent_updates_are_never_lost(backend: Backend) {
@@ -472,4 +474,74 @@ async fn a_refused_transition_writes_nothing(backend: Backend) {
         .apply(uuid::Uuid::now_v7(), &|_: &mut Job| Ok(Change::none()))
         .await;
     assert!(matches!(missing, Err(jobs::ApplyError::NotFound(_))));
+}
+
+async fn an_idempotency_key_creates_one_job_however_often_it_is_sent(backend: Backend) {
+    let store = backend.store().await;
+    let attempts = (0..10).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let job = Job::new("ivy".into(), WorkflowMode::Reactive, JobRequest::default());
+            store
+                .create_once(&job, job.created_event(), "key-1")
+                .await
+                .unwrap()
+        })
+    });
+    let results: Vec<Created> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let created: Vec<_> = results
+        .iter()
+        .filter_map(|r| match r {
+            Created::New(e) => Some(e.job_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one request creates the job");
+    assert!(results.iter().all(|r| match r {
+        Created::Existing(id) => *id == created[0],
+        Created::New(_) => true,
+    }));
+    assert_eq!(
+        store
+            .list_user_jobs("ivy", 20, None)
+            .await
+            .unwrap()
+            .jobs
+            .len(),
+        1
+    );
+    assert_eq!(store.queue_depth().await.unwrap(), 1, "queued once");
+    // Keys are per user.
+    let other = Job::new("jon".into(), WorkflowMode::Reactive, JobRequest::default());
+    assert!(matches!(
+        store
+            .create_once(&other, other.created_event(), "key-1")
+            .await
+            .unwrap(),
+        Created::New(_)
+    ));
+}
+
+async fn requests_are_counted_per_client_in_a_window(backend: Backend) {
+    let store = backend.store().await;
+    let window = Duration::from_millis(400);
+    for expected in 1..=3 {
+        let (count, left) = store.count_request("ip:1.2.3.4", window).await.unwrap();
+        assert_eq!(count, expected);
+        assert!(left <= window);
+    }
+    assert_eq!(
+        store.count_request("ip:5.6.7.8", window).await.unwrap().0,
+        1,
+        "per client"
+    );
+    support::wait_for("a new window", Duration::from_secs(5), || {
+        let store = store.clone();
+        async move { (store.count_request("ip:1.2.3.4", window).await.unwrap().0 == 1).then_some(()) }
+    })
+    .await;
 }

@@ -72,6 +72,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("Missing or invalid API key")]
     Unauthorized,
+    #[error("Too many requests; retry after {0} s")]
+    RateLimited(u64),
     #[error("{0}")]
     ServiceUnavailable(String),
     /// The cause is logged, never sent.
@@ -96,6 +98,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
             }
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
             Self::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
         }
@@ -134,10 +137,15 @@ impl IntoResponse for ApiError {
             details: self.details(),
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let Self::ServiceUnavailable(_) = self {
+        let retry_after = match self {
+            Self::ServiceUnavailable(_) => Some(5),
+            Self::RateLimited(secs) => Some(secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

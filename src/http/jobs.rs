@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -22,27 +23,74 @@ pub fn parse_job_id(raw: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::NotFound("Job not found".into(), None))
 }
 
+/// The `Idempotency-Key` header: 1–255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic()) => {
+            Ok(Some(key.to_string()))
+        }
+        _ => Err(ApiError::Validation(vec![FieldError {
+            location: "header".into(),
+            field: "Idempotency-Key".into(),
+            reason: "Must be 1–255 visible ASCII characters".into(),
+        }])),
+    }
+}
+
+/// Accepts the job; with an idempotency key, a repeat of the same request
+/// returns the job the first one created instead of a second job.
 async fn create(
     state: &AppState,
     job: Job,
     message: &str,
-) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
-    let job = jobs::submit(state.store.as_ref(), job).await?;
-    Ok((StatusCode::ACCEPTED, Json(JobResponse::new(&job, message))))
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(key) = idempotency_key(headers)? else {
+        let job = jobs::submit(state.store.as_ref(), job).await?;
+        return Ok((StatusCode::ACCEPTED, Json(JobResponse::new(&job, message))).into_response());
+    };
+    let request = job.request.clone();
+    let (job, created) = jobs::submit_once(state.store.as_ref(), job, &key).await?;
+    if created {
+        return Ok((StatusCode::ACCEPTED, Json(JobResponse::new(&job, message))).into_response());
+    }
+    if job.request != request {
+        return Err(ApiError::Conflict {
+            message: "This Idempotency-Key was already used for a different request".into(),
+            job_id: Some(job.id),
+        });
+    }
+    let mut response = JobResponse::new(&job, message);
+    response.message = Some(format!(
+        "{message} (repeated request: this job was created by the first one)"
+    ));
+    Ok((
+        StatusCode::ACCEPTED,
+        [("idempotent-replayed", "true")],
+        Json(response),
+    )
+        .into_response())
 }
 
 /// Start planning a trip.
 #[utoipa::path(post, path = "/v1/plan", tag = "jobs", request_body = PlanRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat with the same key (per user, 24 h) returns the first job instead of creating another")),
     responses(
-        (status = 202, description = "Job accepted", body = JobResponse),
+        (status = 202, description = "Job accepted (or, for a repeated Idempotency-Key, the job the first request created; header `Idempotent-Replayed: true`)", body = JobResponse),
+        (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorResponse),
+        (status = 429, description = "Over RATE_LIMIT_PER_MINUTE; see Retry-After", body = ErrorResponse),
         (status = 401, body = ErrorResponse), (status = 415, body = ErrorResponse),
         (status = 413, body = ErrorResponse), (status = 422, body = ErrorResponse),
         (status = 503, description = "Job store unavailable", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn create_plan(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Valid(req): Valid<PlanRequest>,
-) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+) -> Result<Response, ApiError> {
     let request = JobRequest {
         query: Some(req.query),
         constraints: req.constraints,
@@ -51,20 +99,24 @@ pub async fn create_plan(
         context: None,
     };
     let job = Job::new(req.user_id, WorkflowMode::Reactive, request);
-    create(&state, job, "Trip planning started").await
+    create(&state, job, "Trip planning started", &headers).await
 }
 
 /// Start a proactive suggestion from a trigger (price drop, calendar gap, budget surplus).
 #[utoipa::path(post, path = "/v1/suggest", tag = "jobs", request_body = SuggestRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe, as for /v1/plan")),
     responses(
         (status = 202, description = "Job accepted", body = JobResponse),
+        (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorResponse),
+        (status = 429, description = "Over RATE_LIMIT_PER_MINUTE; see Retry-After", body = ErrorResponse),
         (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse),
         (status = 503, body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn create_suggestion(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Valid(req): Valid<SuggestRequest>,
-) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+) -> Result<Response, ApiError> {
     let request = JobRequest {
         query: None,
         constraints: req.constraints.unwrap_or_default(),
@@ -73,7 +125,7 @@ pub async fn create_suggestion(
         context: Some(req.context),
     };
     let job = Job::new(req.user_id, WorkflowMode::Proactive, request);
-    create(&state, job, "Proactive suggestion started").await
+    create(&state, job, "Proactive suggestion started", &headers).await
 }
 
 /// A job's status, progress, partial outputs and result.

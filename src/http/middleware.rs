@@ -2,7 +2,10 @@
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -39,6 +42,47 @@ pub async fn require_api_key(State(state): State<AppState>, req: Request, next: 
     } else {
         ApiError::Unauthorized.into_response()
     }
+}
+
+/// With `RATE_LIMIT_PER_MINUTE` set, counts each client's requests (by API
+/// key when one is sent, else by address) in a one-minute window shared by
+/// every replica through the store. If the store cannot count, the request
+/// passes: an outage of the counter is no reason to refuse work.
+pub async fn rate_limit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let limit = state.config.rate_limit_per_minute;
+    if limit == 0 {
+        return next.run(req).await;
+    }
+    let client = match presented_key(&req) {
+        // The key itself is not stored: a short digest identifies it.
+        Some(key) => format!("key:{:016x}", fnv1a(key.as_bytes())),
+        None => format!("ip:{}", peer.ip()),
+    };
+    match state
+        .store
+        .count_request(&client, Duration::from_secs(60))
+        .await
+    {
+        Ok((count, left)) if count > limit => {
+            ApiError::RateLimited(left.as_secs().max(1)).into_response()
+        }
+        Ok(_) => next.run(req).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit not checked: store unavailable");
+            next.run(req).await
+        }
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Ends a non-streaming request that runs past `REQUEST_TIMEOUT_SECS` with a

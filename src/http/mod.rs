@@ -69,6 +69,8 @@ pub fn router(state: AppState) -> Router {
                 .delete(watchlists::delete_watchlist),
         )
         .route("/v1/scheduler/{task}/run", post(scheduler::run_task))
+        // Layers run last-added first: the key is checked, then counted.
+        .route_layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .route_layer(from_fn_with_state(
             state.clone(),
             middleware::require_api_key,

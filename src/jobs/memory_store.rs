@@ -16,7 +16,8 @@ use super::StoreSettings;
 use super::hub::{EventHub, Subscription};
 use super::model::{Event, EventId, Job, NewEvent};
 use super::store::{
-    Applied, ApplyError, Change, Deadline, JobPage, JobStore, Lease, StoreError, Transition,
+    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, StoreError,
+    Transition,
 };
 
 pub struct MemoryStore {
@@ -36,6 +37,10 @@ struct State {
     next_entry: u64,
     deadlines: BTreeSet<(i64, Uuid)>,
     deadline_of: HashMap<Uuid, i64>,
+    /// (user, idempotency key) → the job it created, until it expires.
+    idempotency: HashMap<(String, String), (Uuid, Instant)>,
+    /// client → (requests in the window, when the window ends)
+    rate_windows: HashMap<String, (u64, Instant)>,
     last_sweep: Option<Instant>,
 }
 
@@ -208,6 +213,35 @@ impl JobStore for MemoryStore {
         let event = events.remove(0);
         self.hub.dispatch(event.clone());
         Ok(event)
+    }
+
+    async fn create_once(
+        &self,
+        job: &Job,
+        first_event: NewEvent,
+        key: &str,
+    ) -> Result<Created, StoreError> {
+        let scoped = (job.user_id.clone(), key.to_string());
+        {
+            let mut state = self.lock();
+            let now = Instant::now();
+            state.idempotency.retain(|_, (_, expires)| *expires > now);
+            if let Some((existing, _)) = state.idempotency.get(&scoped) {
+                return Ok(Created::Existing(*existing));
+            }
+            // Claimed under the same lock as the check: a concurrent repeat
+            // sees this claim.
+            state
+                .idempotency
+                .insert(scoped.clone(), (job.id, now + self.settings.job_ttl));
+        }
+        match self.create(job, first_event).await {
+            Ok(event) => Ok(Created::New(event)),
+            Err(e) => {
+                self.lock().idempotency.remove(&scoped);
+                Err(e)
+            }
+        }
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
@@ -399,6 +433,22 @@ impl JobStore for MemoryStore {
             .take(max)
             .map(|(_, id)| *id)
             .collect())
+    }
+
+    async fn count_request(
+        &self,
+        client: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        state.rate_windows.retain(|_, (_, ends)| *ends > now);
+        let (count, ends) = state
+            .rate_windows
+            .entry(client.to_string())
+            .or_insert((0, now + window));
+        *count += 1;
+        Ok((*count, ends.saturating_duration_since(now)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -19,7 +19,7 @@ pub use memory_store::MemoryStore;
 pub use model::*;
 pub use redis_store::RedisStore;
 pub use store::{
-    Applied, ApplyError, Change, Deadline, JobPage, JobStore, Lease, Refusal, StoreError,
+    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, Refusal, StoreError,
     Transition,
 };
 
@@ -55,6 +55,28 @@ pub async fn submit(store: &dyn JobStore, job: Job) -> Result<Job, StoreError> {
     metrics::counter!("lotara_jobs_created_total", "mode" => job.mode.as_str()).increment(1);
     tracing::info!(job_id = %job.id, user_id = %job.user_id, mode = job.mode.as_str(), "job accepted");
     Ok(job)
+}
+
+/// `submit` for a caller that may retry: the first request with `key`
+/// creates the job, a repeat returns that job (`false`: nothing new).
+pub async fn submit_once(
+    store: &dyn JobStore,
+    job: Job,
+    key: &str,
+) -> Result<(Job, bool), StoreError> {
+    match store.create_once(&job, job.created_event(), key).await? {
+        Created::New(_) => {
+            metrics::counter!("lotara_jobs_created_total", "mode" => job.mode.as_str())
+                .increment(1);
+            tracing::info!(job_id = %job.id, user_id = %job.user_id, mode = job.mode.as_str(), "job accepted");
+            Ok((job, true))
+        }
+        Created::Existing(id) => match store.get(id).await? {
+            Some(existing) => Ok((existing, false)),
+            // The earlier job expired with its key's TTL racing: treat as new.
+            None => Box::pin(submit_once(store, job, &format!("{key}#{id}"))).await,
+        },
+    }
 }
 
 /// Opens the store the configuration names: Redis when a URL is given,

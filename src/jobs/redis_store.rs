@@ -8,6 +8,7 @@
 //! - `queue` stream with consumer group `workers`: one entry per runnable job
 //! - `user:{<user>}:jobs` sorted set of job ids (all score 0, v7 ids sort by
 //!   creation), trimmed to the TTL window on every create
+//! - `user:{<user>}:idem:<key>`: the job an idempotency key created (job TTL)
 //! - `deadlines` sorted set: parked jobs by approval deadline (ms)
 //! - `events` pub/sub channel: every event, as `job\nid\nkind\ndata`
 //!
@@ -29,7 +30,8 @@ use super::hub::{EventHub, Subscription};
 use super::model::NewEvent;
 use super::model::{Event, EventId, EventKind, Job};
 use super::store::{
-    Applied, ApplyError, Change, Deadline, JobPage, JobStore, Lease, StoreError, Transition,
+    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, StoreError,
+    Transition,
 };
 
 const GROUP: &str = "workers";
@@ -37,7 +39,13 @@ const GROUP: &str = "workers";
 /// of them wins, so this bounds only pathological contention.
 const MAX_CONFLICT_RETRIES: usize = 1_000;
 
+/// Returns `{1, event id}` when written; with an idempotency key (ARGV[9],
+/// KEYS[5]) already used, writes nothing and returns `{0, that job's id}`.
 const CREATE: &str = r#"
+if ARGV[9] ~= '' then
+  local existing = redis.call('GET', KEYS[5])
+  if existing then return {0, existing} end
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('DUPLICATE job') end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'v', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -47,8 +55,9 @@ redis.call('XADD', KEYS[3], '*', 'job', ARGV[6])
 redis.call('ZADD', KEYS[4], 0, ARGV[6])
 redis.call('ZREMRANGEBYLEX', KEYS[4], '-', '(' .. ARGV[8])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
+if ARGV[9] ~= '' then redis.call('SET', KEYS[5], ARGV[6], 'PX', ARGV[2]) end
 redis.call('PUBLISH', ARGV[7], ARGV[6] .. '\n' .. id .. '\n' .. ARGV[3] .. '\n' .. ARGV[4])
-return id
+return {1, id}
 "#;
 
 /// Returns `{1, id...}` when written, `{0}` when the job is gone, `{-1}` when
@@ -128,6 +137,9 @@ impl Keys {
     }
     fn queue(&self) -> String {
         format!("{}queue", self.prefix)
+    }
+    fn idempotency(&self, user: &str, key: &str) -> String {
+        format!("{}user:{{{user}}}:idem:{key}", self.prefix)
     }
     fn deadlines(&self) -> String {
         format!("{}deadlines", self.prefix)
@@ -285,6 +297,67 @@ impl RedisStore {
         Ok(call)
     }
 
+    async fn create_with(
+        &self,
+        job: &Job,
+        first_event: NewEvent,
+        key: Option<&str>,
+    ) -> Result<Created, StoreError> {
+        let state = serde_json::to_string(job).map_err(corrupt)?;
+        // Index entries older than the TTL point at expired jobs: trim them.
+        let floor_ms = (Utc::now() - self.settings.job_ttl)
+            .timestamp_millis()
+            .max(0) as u64;
+        let floor = Uuid::new_v7(uuid::Timestamp::from_unix_time(
+            floor_ms / 1000,
+            ((floor_ms % 1000) * 1_000_000) as u32,
+            0,
+            0,
+        ));
+        let mut call = self.create.prepare_invoke();
+        call.key(self.keys.job(job.id))
+            .key(self.keys.events(job.id))
+            .key(self.keys.queue())
+            .key(self.keys.user(&job.user_id))
+            .key(self.keys.idempotency(&job.user_id, key.unwrap_or("")))
+            .arg(state)
+            .arg(self.ttl_ms())
+            .arg(first_event.kind.as_str())
+            .arg(&first_event.data)
+            .arg(self.settings.event_log_cap)
+            .arg(job.id.to_string())
+            .arg(self.keys.channel())
+            .arg(floor.to_string())
+            .arg(key.unwrap_or(""));
+        let mut conn = self.conn.clone();
+        let (written, value): (i64, String) = match tokio::time::timeout(
+            self.settings.op_timeout,
+            call.invoke_async(&mut conn),
+        )
+        .await
+        {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) if e.to_string().contains("DUPLICATE") => {
+                return Err(StoreError::Duplicate(job.id));
+            }
+            Ok(Err(e)) => return Err(unavailable(e)),
+            Err(_) => {
+                return Err(StoreError::Unavailable(
+                    "Redis did not answer in time".into(),
+                ));
+            }
+        };
+        if written == 0 {
+            return Ok(Created::Existing(value.parse().map_err(corrupt)?));
+        }
+        Ok(Created::New(Event {
+            id: value.parse().map_err(corrupt)?,
+            job_id: job.id,
+            kind: first_event.kind,
+            data: first_event.data,
+        }))
+    }
+
     async fn finish_entry(
         &self,
         consumer: &str,
@@ -397,54 +470,19 @@ async fn run_feed(client: Client, channel: String, hub: EventHub, op_timeout: Du
 #[async_trait]
 impl JobStore for RedisStore {
     async fn create(&self, job: &Job, first_event: NewEvent) -> Result<Event, StoreError> {
-        let state = serde_json::to_string(job).map_err(corrupt)?;
-        // Index entries older than the TTL point at expired jobs: trim them.
-        let floor_ms = (Utc::now() - self.settings.job_ttl)
-            .timestamp_millis()
-            .max(0) as u64;
-        let floor = Uuid::new_v7(uuid::Timestamp::from_unix_time(
-            floor_ms / 1000,
-            ((floor_ms % 1000) * 1_000_000) as u32,
-            0,
-            0,
-        ));
-        let mut call = self.create.prepare_invoke();
-        call.key(self.keys.job(job.id))
-            .key(self.keys.events(job.id))
-            .key(self.keys.queue())
-            .key(self.keys.user(&job.user_id))
-            .arg(state)
-            .arg(self.ttl_ms())
-            .arg(first_event.kind.as_str())
-            .arg(&first_event.data)
-            .arg(self.settings.event_log_cap)
-            .arg(job.id.to_string())
-            .arg(self.keys.channel())
-            .arg(floor.to_string());
-        let mut conn = self.conn.clone();
-        let id: String = match tokio::time::timeout(
-            self.settings.op_timeout,
-            call.invoke_async(&mut conn),
-        )
-        .await
-        {
-            Ok(Ok(id)) => id,
-            Ok(Err(e)) if e.to_string().contains("DUPLICATE") => {
-                return Err(StoreError::Duplicate(job.id));
-            }
-            Ok(Err(e)) => return Err(unavailable(e)),
-            Err(_) => {
-                return Err(StoreError::Unavailable(
-                    "Redis did not answer in time".into(),
-                ));
-            }
-        };
-        Ok(Event {
-            id: id.parse().map_err(corrupt)?,
-            job_id: job.id,
-            kind: first_event.kind,
-            data: first_event.data,
-        })
+        match self.create_with(job, first_event, None).await? {
+            Created::New(event) => Ok(event),
+            Created::Existing(_) => Err(StoreError::Duplicate(job.id)),
+        }
+    }
+
+    async fn create_once(
+        &self,
+        job: &Job,
+        first_event: NewEvent,
+        key: &str,
+    ) -> Result<Created, StoreError> {
+        self.create_with(job, first_event, Some(key)).await
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
@@ -715,6 +753,33 @@ impl JobStore for RedisStore {
             })
             .await?;
         Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
+    }
+
+    async fn count_request(
+        &self,
+        client: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError> {
+        let key = format!("{}rate:{client}", self.keys.prefix);
+        let mut conn = self.conn.clone();
+        let window_ms = window.as_millis() as u64;
+        // INCR then a TTL only on the first hit: a fixed window per client.
+        let (count, ttl): (u64, i64) = self
+            .timed(async move {
+                redis::pipe()
+                    .atomic()
+                    .incr(&key, 1)
+                    .cmd("PEXPIRE")
+                    .arg(&key)
+                    .arg(window_ms)
+                    .arg("NX")
+                    .ignore()
+                    .pttl(&key)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok((count, Duration::from_millis(ttl.max(0) as u64)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

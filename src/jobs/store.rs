@@ -105,6 +105,13 @@ pub struct JobPage {
     pub next_cursor: Option<Uuid>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New(Event),
+    /// An earlier request with the same idempotency key created this job.
+    Existing(Uuid),
+}
+
 /// A claim on one queue entry: while its owner renews it, no other consumer
 /// takes the job.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -117,6 +124,16 @@ pub struct Lease {
 pub trait JobStore: Send + Sync + 'static {
     /// Writes the job, its first event and its queue entry in one atomic step.
     async fn create(&self, job: &Job, first_event: NewEvent) -> Result<Event, StoreError>;
+
+    /// Like `create`, unless a job was already created with this idempotency
+    /// key (scoped to the job's user) within the job TTL: then nothing is
+    /// written and that job's id is returned. Checked and written atomically.
+    async fn create_once(
+        &self,
+        job: &Job,
+        first_event: NewEvent,
+        key: &str,
+    ) -> Result<Created, StoreError>;
 
     async fn get(&self, id: Uuid) -> Result<Option<Job>, StoreError>;
 
@@ -177,6 +194,14 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Jobs whose approval deadline is at or before `now`.
     async fn due_deadlines(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Uuid>, StoreError>;
+
+    /// Counts one request of `client` in the current fixed window and
+    /// returns the count so far, with the time left in the window.
+    async fn count_request(
+        &self,
+        client: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError>;
 
     async fn ping(&self) -> Result<(), StoreError>;
 
