@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobStore};
 use crate::llm::LlmClient;
+use crate::observability::{ExporterTask, Tracer};
 use crate::scheduler::cron::CronRunner;
 use crate::scheduler::{
     FareSource, HttpFares, KnowledgeFares, MemoryWatchlists, RedisWatchlists, Scheduler,
@@ -36,6 +37,7 @@ pub struct Application {
     port: u16,
     state: AppState,
     executor: Option<Arc<Executor>>,
+    exporter: Option<ExporterTask>,
     /// `None` with `SCHEDULER_ENABLED=false`.
     cron: Option<CronRunner>,
 }
@@ -113,20 +115,19 @@ impl Application {
             )),
             None => None,
         };
-        let scheduler = Arc::new(open_scheduler(&config, store.clone()).await?);
-        // Every replica, API or worker-only, runs the schedules: the
-        // per-firing lock decides which one does the work.
-        let cron = match config.scheduler.enabled {
-            true => Some(
-                CronRunner::start(scheduler.clone(), replica_name())
-                    .await
-                    .context("cannot start the scheduler")?,
-            ),
-            false => None,
+        let (tracer, exporter) = match &config.opik {
+            Some(settings) => {
+                let (tracer, exporter) =
+                    Tracer::start(settings, config.shutdown_grace).context("Opik client")?;
+                (tracer, Some(exporter))
+            }
+            None => (Tracer::disabled(), None),
         };
+        let scheduler = Arc::new(open_scheduler(&config, store.clone()).await?);
         let state = AppState {
             llm,
-            scheduler,
+            tracer,
+            scheduler: scheduler.clone(),
             store,
             config: config.clone(),
             metrics: metrics_handle(),
@@ -159,14 +160,27 @@ impl Application {
                     approval_timeout: config.approval_timeout,
                     claim_wait: Duration::from_secs(2),
                 },
+                state.tracer.clone(),
             )
         });
+        // Every replica, API or worker-only, runs the schedules: the
+        // per-firing lock decides which one does the work. Started last, so
+        // a build that fails (the port is taken) leaves nothing ticking.
+        let cron = match config.scheduler.enabled {
+            true => Some(
+                CronRunner::start(scheduler.clone(), replica_name())
+                    .await
+                    .context("cannot start the scheduler")?,
+            ),
+            false => None,
+        };
         Ok(Self {
             listener,
             port,
             state,
             executor,
             cron,
+            exporter,
         })
     }
 
@@ -185,7 +199,8 @@ impl Application {
     }
 
     /// Serves until the shutdown token is cancelled, then stops accepting,
-    /// ends open streams and drains, within `SHUTDOWN_GRACE_SECS`.
+    /// ends open streams, drains, and sends what is left for Opik, within
+    /// `SHUTDOWN_GRACE_SECS`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.state.shutdown.clone();
         let grace = self.state.config.shutdown_grace;
@@ -209,15 +224,21 @@ impl Application {
         if let Some(cron) = self.cron {
             cron.stop().await;
         }
-        // Both drain at once, within one grace period.
+        // Both drain at once, within one grace period; the Opik exporter
+        // stops last, so it also sends the spans the draining runs closed.
+        let exporter = self.exporter;
         let drain = async {
             if let Some(workers) = workers {
                 let _ = workers.await;
             }
-            if let Some(server) = server {
-                server.await.context("server task")?.context("server")?;
+            let served = match server {
+                Some(server) => server.await.context("server task").and_then(|r| Ok(r?)),
+                None => Ok(()),
+            };
+            if let Some(exporter) = exporter {
+                exporter.flush_and_stop().await;
             }
-            Ok::<_, anyhow::Error>(())
+            served.context("server")
         };
         match tokio::time::timeout(grace, drain).await {
             Ok(result) => result,

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::jobs::StoreSettings;
 use crate::llm::LlmSettings;
+use crate::observability::OpikSettings;
 use crate::scheduler::SchedulerSettings;
 
 /// Every environment variable the service reads.
@@ -42,6 +43,12 @@ pub const VARIABLES: &[&str] = &[
     "LLM_TIMEOUT_SECS",
     "LLM_MAX_RETRIES",
     "LLM_MAX_CONCURRENCY",
+    "OPIK_URL_OVERRIDE",
+    "OPIK_API_KEY",
+    "OPIK_WORKSPACE",
+    "OPIK_PROJECT_NAME",
+    "OPIK_QUEUE_CAPACITY",
+    "OPIK_FLUSH_INTERVAL_MS",
     "SCHEDULER_ENABLED",
     "SCHEDULER_TIMEZONE",
     "PRICE_CHECK_CRON",
@@ -83,6 +90,8 @@ pub struct Config {
     pub rate_limit_per_minute: u64,
     /// `None`: the knowledge backend plans (no LLM configured).
     pub llm: Option<LlmSettings>,
+    /// `None`: jobs are not traced (neither an Opik URL nor a key is set).
+    pub opik: Option<OpikSettings>,
     pub scheduler: SchedulerSettings,
 }
 
@@ -288,6 +297,7 @@ impl Config {
                 "a whole number (0 = no limit)",
             ),
             llm: None,
+            opik: None,
             scheduler: scheduler_settings(&mut r),
         };
         let base_url = r.raw("LLM_BASE_URL");
@@ -312,6 +322,7 @@ impl Config {
         };
         let config = Self {
             llm: (base_url.is_some() || api_key.is_some()).then_some(llm),
+            opik: opik_settings(&mut r),
             ..config
         };
         if r.errors.is_empty() {
@@ -330,6 +341,31 @@ impl Config {
             claim_block: Duration::from_secs(2),
         }
     }
+}
+
+/// Opik under the names its SDKs read. Tracing is on when a URL or a key is
+/// given; a key alone means Opik Cloud, as in the SDKs.
+fn opik_settings(r: &mut Reader<'_>) -> Option<OpikSettings> {
+    let url = r.raw("OPIK_URL_OVERRIDE");
+    let api_key = r.raw("OPIK_API_KEY");
+    if url.is_none() && api_key.is_none() {
+        return None;
+    }
+    if let Some(url) = &url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        r.errors.push(format!(
+            "OPIK_URL_OVERRIDE={url:?}: expected an http(s) URL, e.g. http://localhost:5173/api"
+        ));
+    }
+    Some(OpikSettings {
+        url: url.unwrap_or_else(|| crate::observability::OPIK_CLOUD_URL.into()),
+        api_key,
+        workspace: r.string("OPIK_WORKSPACE", "default"),
+        project_name: r.string("OPIK_PROJECT_NAME", "travel-lotara"),
+        queue_capacity: r.positive("OPIK_QUEUE_CAPACITY", 10_000) as usize,
+        flush_interval: Duration::from_millis(r.positive("OPIK_FLUSH_INTERVAL_MS", 2_000)),
+    })
 }
 
 #[cfg(test)]
@@ -354,6 +390,36 @@ mod tests {
         assert_eq!(c.worker_concurrency, 32);
         assert_eq!(c.cors_origins.len(), 2);
         assert!(c.api_keys.is_empty());
+        assert!(c.opik.is_none(), "tracing is off unless Opik is configured");
+    }
+
+    #[test]
+    fn an_opik_key_alone_means_opik_cloud() {
+        let opik = config(&[("OPIK_API_KEY", "k"), ("OPIK_WORKSPACE", "team")])
+            .unwrap()
+            .opik
+            .unwrap();
+        assert_eq!(opik.url, "https://www.comet.com/opik/api");
+        assert_eq!(opik.api_key.as_deref(), Some("k"));
+        assert_eq!(opik.workspace, "team");
+        assert_eq!(opik.project_name, "travel-lotara");
+        assert_eq!(opik.queue_capacity, 10_000);
+        assert_eq!(opik.flush_interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn an_opik_url_alone_means_a_local_opik_without_a_key() {
+        let opik = config(&[("OPIK_URL_OVERRIDE", "http://localhost:5173/api")])
+            .unwrap()
+            .opik
+            .unwrap();
+        assert_eq!(opik.url, "http://localhost:5173/api");
+        assert!(opik.api_key.is_none());
+        assert_eq!(opik.workspace, "default");
+        let err = config(&[("OPIK_URL_OVERRIDE", "localhost:5173")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OPIK_URL_OVERRIDE"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod http;
 pub mod jobs;
 pub mod knowledge;
 pub mod llm;
+pub mod observability;
 pub mod scheduler;
 pub mod telemetry;
 pub mod workflow;

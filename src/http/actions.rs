@@ -25,7 +25,7 @@ pub async fn approve(
 ) -> Result<Json<MessageResponse>, ApiError> {
     let id = parse_job_id(&req.job_id)?;
     let notes = req.notes.clone();
-    state
+    let applied = state
         .store
         .apply(id, &|job: &mut Job| {
             transitions::decide_approval(job, req.approved, notes.clone())
@@ -33,6 +33,9 @@ pub async fn approve(
         .await
         .map_err(|e| with_job_id(e.into(), id))?;
     tracing::info!(job_id = %id, approved = req.approved, "approval decided");
+    if !req.approved {
+        state.tracer.job_ended(&applied.job);
+    }
     Ok(Json(MessageResponse::new(if req.approved {
         "Approval granted, workflow resuming"
     } else {
@@ -40,7 +43,8 @@ pub async fn approve(
     })))
 }
 
-/// Rate a job's result; kept with the job, whatever its status.
+/// Rate a job's result; kept with the job, whatever its status, and sent to
+/// Opik as the trace's `user_rating` score.
 #[utoipa::path(post, path = "/v1/feedback", tag = "jobs", request_body = FeedbackRequest,
     responses(
         (status = 200, body = MessageResponse),
@@ -59,7 +63,8 @@ pub async fn submit_feedback(
         improvement_areas: req.improvement_areas,
         submitted_at: Utc::now(),
     };
-    state
+    // Stored first: it is kept even when Opik is down or not configured.
+    let applied = state
         .store
         .apply(id, &|job: &mut Job| {
             transitions::add_feedback(job, feedback.clone())
@@ -67,6 +72,7 @@ pub async fn submit_feedback(
         .await
         .map_err(|e| with_job_id(e.into(), id))?;
     metrics::counter!("lotara_feedback_total").increment(1);
+    state.tracer.feedback(&applied.job, &feedback);
     Ok(Json(MessageResponse::new(
         "Feedback submitted successfully",
     )))

@@ -228,6 +228,16 @@ pub async fn cancel_job(
         .await
         .map_err(|e| with_job_id(e.into(), id))?;
     tracing::info!(job_id = %id, "job cancelled");
+    // A run in progress ends the trace itself when it stops; a job parked
+    // for approval has no run to do it.
+    let was_parked = applied
+        .job
+        .approval
+        .as_ref()
+        .is_some_and(|a| a.decision.is_none());
+    if was_parked {
+        state.tracer.job_ended(&applied.job);
+    }
     Ok(Json(JobResponse::new(&applied.job, "Job cancelled")))
 }
 

@@ -32,6 +32,7 @@ use tracing::Level;
 use crate::config::Config;
 use crate::jobs::JobStore;
 use crate::llm::LlmClient;
+use crate::observability::Tracer;
 use crate::scheduler::Scheduler;
 
 pub use service::VERSION;
@@ -41,6 +42,8 @@ pub use service::VERSION;
 pub struct AppState {
     pub store: Arc<dyn JobStore>,
     pub llm: Option<Arc<LlmClient>>,
+    /// Where jobs' traces and feedback scores go (a no-op without Opik).
+    pub tracer: Tracer,
     /// Watchlists and the monitors (the cron schedules run apart from HTTP).
     pub scheduler: Arc<Scheduler>,
     pub config: Arc<Config>,

@@ -26,32 +26,51 @@ pub async fn root() -> Json<RootResponse> {
     })
 }
 
-async fn probe_store(state: &AppState) -> String {
-    if state.store.backend() != "redis" {
-        return "not_configured".into();
-    }
-    match tokio::time::timeout(PROBE_TIMEOUT, state.store.ping()).await {
+/// A probe's answer as `/health` reports it.
+fn verdict(result: Result<Result<(), String>, tokio::time::error::Elapsed>) -> String {
+    match result {
         Ok(Ok(())) => "healthy".into(),
         Ok(Err(e)) => format!("unhealthy: {e}"),
         Err(_) => format!("unhealthy: no answer within {PROBE_TIMEOUT:?}"),
     }
 }
 
-/// Health of the service and each dependency; `degraded` when a configured one is unhealthy.
+async fn probe_store(state: &AppState) -> String {
+    if state.store.backend() != "redis" {
+        return "not_configured".into();
+    }
+    let ping = async { state.store.ping().await.map_err(|e| e.to_string()) };
+    verdict(tokio::time::timeout(PROBE_TIMEOUT, ping).await)
+}
+
+async fn probe_llm(state: &AppState) -> String {
+    let Some(llm) = &state.llm else {
+        return "not_configured".into();
+    };
+    let probe = async { llm.probe().await.map_err(|e| e.to_string()) };
+    verdict(tokio::time::timeout(PROBE_TIMEOUT, probe).await)
+}
+
+async fn probe_opik(state: &AppState) -> String {
+    // The ping has its own, shorter timeout; this one is the backstop.
+    let probe = state
+        .tracer
+        .probe(PROBE_TIMEOUT - Duration::from_millis(200));
+    match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+        Ok(None) => "not_configured".into(),
+        Ok(Some(result)) => verdict(Ok(result)),
+        Err(elapsed) => verdict(Err(elapsed)),
+    }
+}
+
+/// Health of the service and each dependency; `degraded` when a configured
+/// one is unhealthy. The probes run at once, so the answer takes as long as
+/// the slowest, never their sum.
 #[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = HealthResponse)))]
 pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
-    let services = ServicesHealth {
-        redis: probe_store(&state).await,
-        opik: "not_configured".into(),
-        llm: match &state.llm {
-            None => "not_configured".into(),
-            Some(llm) => match tokio::time::timeout(PROBE_TIMEOUT, llm.probe()).await {
-                Ok(Ok(())) => "healthy".into(),
-                Ok(Err(e)) => format!("unhealthy: {e}"),
-                Err(_) => format!("unhealthy: no answer within {PROBE_TIMEOUT:?}"),
-            },
-        },
-    };
+    let (redis, opik, llm) =
+        tokio::join!(probe_store(&state), probe_opik(&state), probe_llm(&state));
+    let services = ServicesHealth { redis, opik, llm };
     let degraded = [&services.redis, &services.opik, &services.llm]
         .iter()
         .any(|s| s.starts_with("unhealthy"));

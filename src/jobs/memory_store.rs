@@ -188,6 +188,19 @@ fn entry_number(lease: &Lease) -> u64 {
     lease.entry_id.parse().unwrap_or(0)
 }
 
+/// Removes the pending entry if `consumer` still owns it.
+fn take_owned(state: &mut State, consumer: &str, lease: &Lease) -> bool {
+    let entry = entry_number(lease);
+    let owned = state
+        .pending
+        .get(&entry)
+        .is_some_and(|p| p.consumer == consumer);
+    if owned {
+        state.pending.remove(&entry);
+    }
+    owned
+}
+
 #[async_trait]
 impl JobStore for MemoryStore {
     async fn create(&self, job: &Job, first_event: NewEvent) -> Result<Event, StoreError> {
@@ -362,27 +375,13 @@ impl JobStore for MemoryStore {
     }
 
     async fn ack(&self, consumer: &str, lease: &Lease) -> Result<(), StoreError> {
-        let mut state = self.lock();
-        let entry = entry_number(lease);
-        if state
-            .pending
-            .get(&entry)
-            .is_some_and(|p| p.consumer == consumer)
-        {
-            state.pending.remove(&entry);
-        }
+        take_owned(&mut self.lock(), consumer, lease);
         Ok(())
     }
 
     async fn release(&self, consumer: &str, lease: &Lease) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let entry = entry_number(lease);
-        if state
-            .pending
-            .get(&entry)
-            .is_some_and(|p| p.consumer == consumer)
-        {
-            state.pending.remove(&entry);
+        if take_owned(&mut state, consumer, lease) {
             self.enqueue(&mut state, lease.job_id);
         }
         Ok(())

@@ -73,6 +73,21 @@ pub enum Stage {
     Done,
 }
 
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Monitoring => "monitoring",
+            Self::Intake => "intake",
+            Self::Planning => "planning",
+            Self::Execution => "execution",
+            Self::Validation => "validation",
+            Self::Approval => "approval",
+            Self::Finalizing => "finalizing",
+            Self::Done => "done",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {

@@ -79,6 +79,8 @@ pub enum LlmError {
 #[derive(Debug, Clone)]
 pub struct CallRecord {
     pub model: String,
+    /// Who served it, in Opik's provider names (`LlmClient::provider`).
+    pub provider: &'static str,
     pub usage: Usage,
     pub started: chrono::DateTime<chrono::Utc>,
     pub ended: chrono::DateTime<chrono::Utc>,
@@ -284,6 +286,7 @@ impl LlmClient {
                         .increment(usage.prompt_tokens + usage.completion_tokens);
                     return Ok(CallRecord {
                         model,
+                        provider: self.provider(),
                         usage,
                         started,
                         ended: chrono::Utc::now(),

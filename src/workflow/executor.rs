@@ -20,8 +20,10 @@ use uuid::Uuid;
 
 use super::mother::{MotherAgent, Outcome, RunError};
 use crate::jobs::{
-    self, ApplyError, EventKind, Job, JobError, JobStatus, JobStore, Lease, Refusal, transitions,
+    self, ApplyError, EventKind, Job, JobError, JobStatus, JobStore, Lease, Refusal, TraceRef,
+    transitions,
 };
+use crate::observability::{JobTrace, Tracer};
 
 #[derive(Debug, Clone)]
 pub struct ExecutorSettings {
@@ -53,6 +55,7 @@ pub struct Executor {
     consumer: String,
     slots: Arc<Semaphore>,
     running: Mutex<HashMap<String, Running>>,
+    tracer: Tracer,
 }
 
 /// A unique consumer name per process: host, pid and a random suffix.
@@ -73,6 +76,7 @@ impl Executor {
         store: Arc<dyn JobStore>,
         agent: Arc<MotherAgent>,
         settings: ExecutorSettings,
+        tracer: Tracer,
     ) -> Arc<Self> {
         Arc::new(Self {
             slots: Arc::new(Semaphore::new(settings.concurrency)),
@@ -81,6 +85,7 @@ impl Executor {
             settings,
             consumer: consumer_name(),
             running: Mutex::new(HashMap::new()),
+            tracer,
         })
     }
 
@@ -173,23 +178,13 @@ impl Executor {
 
     fn stop_all(&self, reason: StopReason) {
         for running in self.running().values() {
-            running
-                .reason
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(reason);
-            running.stop.cancel();
+            stop_run(&running.stop, &running.reason, reason);
         }
     }
 
     fn stop(&self, entry_id: &str, reason: StopReason) {
         if let Some(running) = self.running().get(entry_id) {
-            running
-                .reason
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(reason);
-            running.stop.cancel();
+            stop_run(&running.stop, &running.reason, reason);
         }
     }
 
@@ -231,7 +226,10 @@ impl Executor {
                     .apply(job_id, &transitions::expire_approval)
                     .await
                 {
-                    Ok(_) => tracing::info!(%job_id, "approval expired; job cancelled"),
+                    Ok(applied) => {
+                        tracing::info!(%job_id, "approval expired; job cancelled");
+                        self.tracer.job_ended(&applied.job);
+                    }
                     Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
                         let _ = self
                             .store
@@ -249,10 +247,16 @@ impl Executor {
         }
     }
 
-    /// Takes ownership of the job for this lease, counting the attempt.
-    async fn start(&self, lease: &Lease) -> Result<Job, ApplyError> {
+    /// Takes ownership of the job for this lease, counting the attempt. The
+    /// first run also gives the job its trace, in the same write, so every
+    /// later run (after an approval or a reclaim, on any replica) continues
+    /// it. Returns the job and the trace minted here, if it was used.
+    async fn start(&self, lease: &Lease) -> Result<(Job, Option<TraceRef>), ApplyError> {
         let max = self.settings.max_attempts;
         let entry = lease.entry_id.clone();
+        // Minted outside the transition, which may run more than once.
+        let minted = self.tracer.mint();
+        let trace = minted.clone();
         let applied = self
             .store
             .apply(lease.job_id, &move |job: &mut Job| {
@@ -270,21 +274,26 @@ impl Executor {
                     return transitions::fail(job, JobError { message, code: "attempts_exhausted".into() });
                 }
                 job.lease_entry = Some(entry.clone());
+                if job.trace.is_none() {
+                    job.trace = trace.clone();
+                }
                 Ok(jobs::Change::none())
             })
             .await?;
-        Ok(applied.job)
+        let job = applied.job;
+        let minted = minted.filter(|m| job.trace.as_ref() == Some(m));
+        Ok((job, minted))
     }
 
     async fn run_one(self: Arc<Self>, lease: Lease, _slot: OwnedSemaphorePermit) {
         let job_id = lease.job_id;
-        let job = match self.start(&lease).await {
-            Ok(job) if job.status.is_terminal() => {
+        let (job, minted) = match self.start(&lease).await {
+            Ok((job, _)) if job.status.is_terminal() => {
                 tracing::warn!(%job_id, attempts = job.attempts, "attempts exhausted; job failed");
                 let _ = self.store.ack(&self.consumer, &lease).await;
                 return;
             }
-            Ok(job) => job,
+            Ok(started) => started,
             Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
                 // Finished, parked or expired: nothing to run.
                 let _ = self.store.ack(&self.consumer, &lease).await;
@@ -311,11 +320,31 @@ impl Executor {
             stop.clone(),
             reason.clone(),
         ));
-        let outcome = self.agent.run(job, &lease.entry_id, stop.clone()).await;
+        let trace = self.tracer.begin_run(&job, minted.as_ref());
+        let outcome = self
+            .agent
+            .run(job, &lease.entry_id, stop.clone(), trace.clone())
+            .await;
         watcher.abort();
         self.running().remove(&lease.entry_id);
         let stopped_by = *reason.lock().unwrap_or_else(|p| p.into_inner());
         self.finish(lease, outcome, stopped_by).await;
+        self.end_trace(&trace, job_id).await;
+    }
+
+    /// Closes the run's trace from the job as stored, whoever wrote its end
+    /// (this run, a failure recorded in `finish`, a cancel from elsewhere).
+    async fn end_trace(&self, trace: &JobTrace, job_id: Uuid) {
+        if !trace.is_active() {
+            return;
+        }
+        match self.store.get(job_id).await {
+            Ok(job) => trace.end_run(job.as_ref()),
+            Err(e) => {
+                tracing::debug!(%job_id, error = %e, "cannot read the job to end its trace");
+                trace.end_run(None);
+            }
+        }
     }
 
     async fn finish(
@@ -385,6 +414,15 @@ impl Executor {
     }
 }
 
+/// Stops a run, keeping the first reason given.
+fn stop_run(stop: &CancellationToken, reason: &Mutex<Option<StopReason>>, why: StopReason) {
+    reason
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert(why);
+    stop.cancel();
+}
+
 /// Stops the run when the job is cancelled, whichever replica cancelled it.
 async fn watch_cancellation(
     store: Arc<dyn JobStore>,
@@ -395,11 +433,7 @@ async fn watch_cancellation(
     let mut events = std::pin::pin!(jobs::follow(store, job_id, None));
     while let Some(Ok(event)) = events.next().await {
         if event.kind == EventKind::StateChange && event.ends_stream() {
-            reason
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(StopReason::Cancelled);
-            stop.cancel();
+            stop_run(&stop, &reason, StopReason::Cancelled);
             return;
         }
     }

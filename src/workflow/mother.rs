@@ -25,6 +25,7 @@ use crate::jobs::{
 };
 use crate::knowledge::{self, BudgetEstimate, TripRequest};
 use crate::llm::{LlmClient, TokenMeter};
+use crate::observability::JobTrace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -70,6 +71,7 @@ impl MotherAgent {
         job: Job,
         entry: &str,
         stop: CancellationToken,
+        trace: JobTrace,
     ) -> Result<Outcome, RunError> {
         let limit = job
             .request
@@ -78,13 +80,14 @@ impl MotherAgent {
             .and_then(Value::as_u64)
             .unwrap_or(DEFAULT_BUDGET_TOKENS);
         let meter = Arc::new(TokenMeter::new(limit, &job.usage));
-        let run = Run::new(self.store.clone(), job.id, entry, stop, meter.clone());
         let ctx = AgentContext {
             today: Utc::now().date_naive(),
             llm: self.llm.clone(),
-            meter,
+            meter: meter.clone(),
             calls: Arc::default(),
         };
+        let (store, calls) = (self.store.clone(), ctx.calls.clone());
+        let run = Run::new(store, job.id, entry, stop, meter, trace, calls);
 
         run.advance(Stage::Intake, Some(JobStatus::Planning))
             .await?;
@@ -278,6 +281,7 @@ impl MotherAgent {
             })
         })
         .await?;
+        run.trace.enter_stage(Stage::Approval.as_str());
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! every agent task is checkpointed so a resumed run skips finished work.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use serde::Serialize;
@@ -12,11 +12,13 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::agents::AgentCall;
 use crate::jobs::{
     ApplyError, Change, EventKind, Job, JobError, JobStatus, JobStore, NewEvent, Refusal, Stage,
     StoreError, Task, TaskStatus, transitions,
 };
-use crate::llm::TokenMeter;
+use crate::llm::{CallRecord, TokenMeter};
+use crate::observability::JobTrace;
 
 /// Why a run ended without finishing the job.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -71,6 +73,10 @@ pub struct Run {
     pub stop: CancellationToken,
     /// LLM tokens used so far; written to the job with every update.
     meter: Arc<TokenMeter>,
+    /// The job's trace: a span per stage, per agent task and per LLM call.
+    pub trace: JobTrace,
+    /// LLM calls the agents made, shared with their `AgentContext`.
+    calls: Arc<Mutex<Vec<AgentCall>>>,
 }
 
 impl Run {
@@ -80,6 +86,8 @@ impl Run {
         entry: &str,
         stop: CancellationToken,
         meter: Arc<TokenMeter>,
+        trace: JobTrace,
+        calls: Arc<Mutex<Vec<AgentCall>>>,
     ) -> Self {
         Self {
             store,
@@ -87,6 +95,8 @@ impl Run {
             entry: entry.to_string(),
             stop,
             meter,
+            trace,
+            calls,
         }
     }
 
@@ -115,22 +125,31 @@ impl Run {
 
     /// Moves the job forward to `stage` (and `status`), announcing each
     /// change; a stage already reached is not announced again on resume.
+    /// The stage gets a span unless the job is already past it (a resumed
+    /// run only passes through finished stages).
     pub async fn advance(&self, stage: Stage, status: Option<JobStatus>) -> Result<Job, RunError> {
-        self.update(|job| {
-            let mut events = Vec::new();
-            // Statuses only move forward: a resumed run does not go back to
-            // `planning` after an approval put it in `executing`.
-            if let Some(status) = status.filter(|s| progress_rank(*s) > progress_rank(job.status)) {
-                job.status = status;
-                events.push(transitions::status_event(job));
-            }
-            if job.stage.is_none_or(|current| current < stage) {
-                job.stage = Some(stage);
-                events.push(transitions::stage_event(stage));
-            }
-            Ok(Change::events(events))
-        })
-        .await
+        let job = self
+            .update(|job| {
+                let mut events = Vec::new();
+                // Statuses only move forward: a resumed run does not go back to
+                // `planning` after an approval put it in `executing`.
+                if let Some(status) =
+                    status.filter(|s| progress_rank(*s) > progress_rank(job.status))
+                {
+                    job.status = status;
+                    events.push(transitions::status_event(job));
+                }
+                if job.stage.is_none_or(|current| current < stage) {
+                    job.stage = Some(stage);
+                    events.push(transitions::stage_event(stage));
+                }
+                Ok(Change::events(events))
+            })
+            .await?;
+        if job.stage == Some(stage) {
+            self.trace.enter_stage(stage.as_str());
+        }
+        Ok(job)
     }
 
     /// Adds pending entries for tasks not yet listed, so progress shows the total.
@@ -167,50 +186,95 @@ impl Run {
             let task = upsert_task(job, agent, task_name);
             task.status = TaskStatus::Running;
             task.started_at = Some(Utc::now());
-            let event = task_event(EventKind::TaskStart, task);
-            Ok(Change::event(event))
+            Ok(Change::event(task_event(EventKind::TaskStart, task)))
         })
         .await?;
+        let span = self
+            .trace
+            .start_agent(agent, json!({ "task_name": task_name, "output_key": key }));
         let result = tokio::select! {
             _ = self.stop.cancelled() => Err(RunError::Stopped),
             result = work => result,
         };
+        for call in self.take_calls(agent) {
+            span.llm_call(&call);
+        }
+        let result = result.and_then(|output| {
+            serde_json::to_value(&output.value)
+                .map(|value| (output, value))
+                .map_err(|e| RunError::failed("internal", format!("{agent} output: {e}")))
+        });
+        match &result {
+            Ok((output, value)) => span.succeeded(value, output.confidence),
+            Err(RunError::Failed(error)) => span.failed(error),
+            Err(other) => span.interrupted(&other.to_string()),
+        }
         match result {
-            Ok(output) => {
-                let value = serde_json::to_value(&output.value)
-                    .map_err(|e| RunError::failed("internal", format!("{agent} output: {e}")))?;
-                self.update(|job| {
-                    let task = upsert_task(job, agent, task_name);
-                    task.status = TaskStatus::Completed;
-                    task.completed_at = Some(Utc::now());
-                    task.output = Some(value.clone());
-                    task.confidence_score = Some(output.confidence);
-                    let done = task_event(EventKind::TaskComplete, task);
-                    job.checkpoints.insert(key.to_string(), value.clone());
-                    job.current_output.insert(key.to_string(), value.clone());
-                    let partial = NewEvent::new(
-                        EventKind::AgentOutput,
-                        json!({ "key": key, "value": value }),
-                    );
-                    Ok(Change::events(vec![done, partial]))
-                })
-                .await?;
+            Ok((output, value)) => {
+                self.complete_task(agent, task_name, key, value, output.confidence)
+                    .await?;
                 Ok(output.value)
             }
             Err(RunError::Failed(error)) => {
-                let message = error.message.clone();
-                self.update(|job| {
-                    let task = upsert_task(job, agent, task_name);
-                    task.status = TaskStatus::Failed;
-                    task.completed_at = Some(Utc::now());
-                    task.output = Some(json!({ "error": message }));
-                    Ok(Change::event(task_event(EventKind::TaskComplete, task)))
-                })
-                .await?;
+                self.fail_task(agent, task_name, &error.message).await?;
                 Err(RunError::Failed(error))
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Stores a task's output as its checkpoint and announces it.
+    async fn complete_task(
+        &self,
+        agent: &str,
+        task_name: &str,
+        key: &str,
+        value: Value,
+        confidence: f64,
+    ) -> Result<Job, RunError> {
+        self.update(|job| {
+            let task = upsert_task(job, agent, task_name);
+            task.status = TaskStatus::Completed;
+            task.completed_at = Some(Utc::now());
+            task.output = Some(value.clone());
+            task.confidence_score = Some(confidence);
+            let done = task_event(EventKind::TaskComplete, task);
+            job.checkpoints.insert(key.to_string(), value.clone());
+            job.current_output.insert(key.to_string(), value.clone());
+            let partial = NewEvent::new(
+                EventKind::AgentOutput,
+                json!({ "key": key, "value": value }),
+            );
+            Ok(Change::events(vec![done, partial]))
+        })
+        .await
+    }
+
+    async fn fail_task(
+        &self,
+        agent: &str,
+        task_name: &str,
+        message: &str,
+    ) -> Result<Job, RunError> {
+        self.update(|job| {
+            let task = upsert_task(job, agent, task_name);
+            task.status = TaskStatus::Failed;
+            task.completed_at = Some(Utc::now());
+            task.output = Some(json!({ "error": message }));
+            Ok(Change::event(task_event(EventKind::TaskComplete, task)))
+        })
+        .await
+    }
+
+    /// Removes and returns the LLM calls `agent` made. Agents run
+    /// concurrently, so the others' calls stay for them.
+    fn take_calls(&self, agent: &str) -> Vec<CallRecord> {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let (mine, others) = std::mem::take(&mut *calls)
+            .into_iter()
+            .partition(|c| c.agent == agent);
+        *calls = others;
+        mine.into_iter().map(|c: AgentCall| c.call).collect()
     }
 
     pub async fn checkpoint<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, RunError> {

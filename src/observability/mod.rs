@@ -1,0 +1,208 @@
+//! Observability: jobs traced to Opik over its REST API (there is no Rust
+//! SDK). The rest of the service only sees the `Tracer` handle and the
+//! per-run `JobTrace`; both do nothing when Opik is not configured, and
+//! neither ever waits on Opik: records go to a bounded queue that a
+//! background exporter sends in batches.
+
+mod opik;
+mod trace;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::jobs::{Feedback, Job, TraceRef};
+pub use opik::MAX_BATCH;
+use opik::{Exporter, Item, OpikClient, Outbox};
+pub use trace::{AgentSpan, JobTrace};
+
+/// Where the SDKs send traces when only a key is given.
+pub const OPIK_CLOUD_URL: &str = "https://www.comet.com/opik/api";
+
+#[derive(Debug, Clone)]
+pub struct OpikSettings {
+    /// The API base, e.g. `https://www.comet.com/opik/api` or `http://localhost:5173/api`.
+    pub url: String,
+    pub api_key: Option<String>,
+    pub workspace: String,
+    pub project_name: String,
+    /// Records waiting to be sent; more are dropped (and counted).
+    pub queue_capacity: usize,
+    pub flush_interval: Duration,
+}
+
+/// The process's link to Opik; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Tracer {
+    opik: Option<Arc<Opik>>,
+}
+
+struct Opik {
+    settings: OpikSettings,
+    client: Arc<OpikClient>,
+    outbox: Outbox,
+}
+
+/// The running exporter; stop it last, after the workers, so it flushes
+/// what they reported while draining.
+pub struct ExporterTask {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl ExporterTask {
+    /// Sends what is queued (within the grace given at start), then returns.
+    pub async fn flush_and_stop(self) {
+        self.stop.cancel();
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "Opik exporter ended abnormally");
+        }
+    }
+}
+
+impl Tracer {
+    /// Tracing off: every call is a no-op.
+    pub fn disabled() -> Self {
+        Self::default()
+    }
+
+    /// Starts the exporter. `grace` bounds the final flush on shutdown.
+    pub fn start(
+        settings: &OpikSettings,
+        grace: Duration,
+    ) -> Result<(Self, ExporterTask), reqwest::Error> {
+        let client = Arc::new(OpikClient::new(settings)?);
+        let stop = CancellationToken::new();
+        let (outbox, exporter) = Exporter::new(settings, client.clone(), stop.clone(), grace);
+        let task = tokio::spawn(exporter.run());
+        tracing::info!(url = %settings.url, project = %settings.project_name, "tracing jobs to Opik");
+        let opik = Opik {
+            settings: settings.clone(),
+            client,
+            outbox,
+        };
+        Ok((
+            Self {
+                opik: Some(Arc::new(opik)),
+            },
+            ExporterTask { stop, task },
+        ))
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.opik.is_some()
+    }
+
+    /// A new trace id (v7, dated now) and its link, for a job's first run.
+    pub fn mint(&self) -> Option<TraceRef> {
+        let opik = self.opik.as_ref()?;
+        let trace_id = Uuid::now_v7();
+        Some(TraceRef {
+            trace_id,
+            url: trace_url(&opik.settings.url, trace_id),
+        })
+    }
+
+    /// The trace handle for a run of `job`. When `minted` is the job's trace
+    /// (this run started it), the trace's start record is sent now, so the
+    /// trace shows in Opik while the job runs.
+    pub fn begin_run(&self, job: &Job, minted: Option<&TraceRef>) -> JobTrace {
+        let (Some(opik), Some(trace)) = (&self.opik, &job.trace) else {
+            return JobTrace::default();
+        };
+        let project = &opik.settings.project_name;
+        if minted.is_some_and(|m| m.trace_id == trace.trace_id) {
+            let start = trace::trace_record(job, trace.trace_id, project, false);
+            opik.outbox.push(Item::Trace(start));
+        }
+        JobTrace::new(trace.trace_id, project, opik.outbox.clone())
+    }
+
+    /// A job ended without a run (rejected, expired or cancelled while
+    /// parked): its trace gets its final record.
+    pub fn job_ended(&self, job: &Job) {
+        if let (Some(opik), Some(trace)) = (&self.opik, &job.trace) {
+            let record =
+                trace::trace_record(job, trace.trace_id, &opik.settings.project_name, true);
+            opik.outbox.push(Item::Trace(record));
+        }
+    }
+
+    /// A user's rating as the trace's `user_rating` score (rating / 5).
+    pub fn feedback(&self, job: &Job, feedback: &Feedback) {
+        if let (Some(opik), Some(trace)) = (&self.opik, &job.trace) {
+            let score =
+                trace::feedback_score(trace.trace_id, &opik.settings.project_name, feedback);
+            opik.outbox.push(Item::Score(score));
+        }
+    }
+
+    /// For `/health`: `None` when not configured.
+    pub async fn probe(&self, limit: Duration) -> Option<Result<(), String>> {
+        let opik = self.opik.as_ref()?;
+        Some(opik.client.ping(limit).await)
+    }
+}
+
+/// The link the SDK prints: Opik's redirect endpoint, which finds the
+/// trace's workspace and project itself (`opik.md` §6). `path` is the base64
+/// of the API base with a trailing `/`, URL-quoted like Python's
+/// `quote(safe=":/&?=")`.
+pub fn trace_url(url_override: &str, trace_id: Uuid) -> String {
+    use base64::Engine;
+    let base = if url_override.ends_with('/') {
+        url_override.to_string()
+    } else {
+        format!("{url_override}/")
+    };
+    let path = base64::engine::general_purpose::STANDARD.encode(base.as_bytes());
+    let query = format!("v1/session/redirect/projects/?trace_id={trace_id}&path={path}");
+    format!("{base}{}", quote(&query))
+}
+
+fn quote(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"_.-~:/&?=".contains(&byte) {
+            quoted.push(char::from(byte));
+        } else {
+            quoted.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trace_url_is_the_sdk_redirect_form() {
+        let id: Uuid = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".parse().unwrap();
+        // base64("http://localhost:5173/api/")
+        assert_eq!(
+            trace_url("http://localhost:5173/api", id),
+            "http://localhost:5173/api/v1/session/redirect/projects/?trace_id=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b&path=aHR0cDovL2xvY2FsaG9zdDo1MTczL2FwaS8="
+        );
+        assert_eq!(
+            trace_url("http://localhost:5173/api/", id),
+            trace_url("http://localhost:5173/api", id)
+        );
+    }
+
+    #[test]
+    fn a_plus_in_the_base64_is_quoted() {
+        // base64("http://a/~~~/") = "aHR0cDovL2Evfn5+Lw==", as Python quotes it.
+        let url = trace_url("http://a/~~~", Uuid::nil());
+        assert!(url.ends_with("&path=aHR0cDovL2Evfn5%2BLw=="), "{url}");
+    }
+
+    #[test]
+    fn a_disabled_tracer_mints_nothing() {
+        assert!(Tracer::disabled().mint().is_none());
+        assert!(!Tracer::disabled().is_enabled());
+    }
+}

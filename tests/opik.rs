@@ -1,0 +1,728 @@
+//! Jobs traced to Opik, against a local fake Opik that checks every request
+//! against `docs/opik.md`: the trace and span tree of a job, the trace link
+//! on the status, feedback scores, retries, an Opik that is down, the flush
+//! on shutdown, and a trace continued across an approval pause.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::app::{TestApp, spawn_app};
+use support::fake_llm::{FakeLlm, Reply};
+use support::fake_opik::{Answer, FakeOpik};
+use support::wait_for;
+
+const WAIT: Duration = Duration::from_secs(20);
+const PROJECT: &str = "lotara-test";
+
+async fn traced_app(opik: &FakeOpik, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![
+        ("OPIK_URL_OVERRIDE", opik.url.as_str()),
+        ("OPIK_PROJECT_NAME", PROJECT),
+        ("OPIK_FLUSH_INTERVAL_MS", "100"),
+    ];
+    vars.extend_from_slice(extra);
+    spawn_app(&vars).await
+}
+
+async fn start(app: &TestApp, body: Value) -> String {
+    let response = app.post_json("/v1/plan", &body).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    response.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn status(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/v1/status/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn wait_status(app: &TestApp, id: &str, wanted: &str) -> Value {
+    wait_for(&format!("job {id} to be {wanted}"), WAIT, || async {
+        let s = status(app, id).await;
+        (s["status"] == wanted).then_some(s)
+    })
+    .await
+}
+
+fn trace_id_of(status: &Value) -> String {
+    let url = status["opik_trace_url"].as_str().expect("opik_trace_url");
+    let (_, rest) = url.split_once("trace_id=").expect("a trace_id parameter");
+    rest.split('&').next().unwrap().to_string()
+}
+
+/// Waits until Opik has the trace's record with `status` in its output and
+/// the span of the stage the run ended in. That span is queued just before
+/// the record, after every other span of the run, so all of them are in.
+async fn wait_trace_at(opik: &FakeOpik, trace_id: &str, job_status: &str) -> Value {
+    let last_stage = match job_status {
+        "waiting_approval" => "approval",
+        _ => "finalizing",
+    };
+    wait_for(
+        &format!("trace {trace_id} to reach {job_status}"),
+        WAIT,
+        || async {
+            let last = opik.final_trace(trace_id)?;
+            let stage_in = opik
+                .spans()
+                .iter()
+                .any(|s| s["trace_id"] == trace_id && s["name"] == last_stage);
+            (last["output"]["status"] == job_status && stage_in).then_some(last)
+        },
+    )
+    .await
+}
+
+fn spans_named<'a>(spans: &'a [Value], name: &str) -> Vec<&'a Value> {
+    spans.iter().filter(|s| s["name"] == name).collect()
+}
+
+fn assert_valid(opik: &FakeOpik, api_key: Option<&str>, workspace: &str) {
+    let problems = opik.violations(api_key, workspace);
+    assert!(
+        problems.is_empty(),
+        "against opik.md:\n{}",
+        problems.join("\n")
+    );
+}
+
+fn expected_url(base: &str, trace_id: &str) -> String {
+    let path = base64::engine::general_purpose::STANDARD.encode(format!("{base}/"));
+    format!(
+        "{base}/v1/session/redirect/projects/?trace_id={trace_id}&path={}",
+        path.replace('+', "%2B")
+    )
+}
+
+#[tokio::test]
+async fn a_job_becomes_a_trace_with_a_span_per_stage_agent_and_llm_call() {
+    let opik = FakeOpik::start().await;
+    let llm = FakeLlm::start().await;
+    let app = traced_app(
+        &opik,
+        &[("LLM_BASE_URL", &llm.url), ("LLM_MODEL", "fake-model")],
+    )
+    .await;
+    let id = start(
+        &app,
+        json!({
+            "user_id": "u1", "session_id": "chat-42",
+            "query": "Plan a 5-day trip to Tokyo for 2 people, we love food",
+            "constraints": {"departure_city": "LAX"}
+        }),
+    )
+    .await;
+    let done = wait_status(&app, &id, "completed").await;
+    let trace_id = trace_id_of(&done);
+    let trace = wait_trace_at(&opik, &trace_id, "completed").await;
+
+    assert_eq!(done["opik_trace_url"], expected_url(&opik.url, &trace_id));
+    assert_eq!(trace["name"], "workflow_reactive");
+    assert_eq!(trace["project_name"], PROJECT);
+    assert_eq!(trace["thread_id"], "chat-42");
+    assert_eq!(trace["tags"], json!(["reactive"]));
+    assert_eq!(
+        trace["input"]["query"],
+        "Plan a 5-day trip to Tokyo for 2 people, we love food"
+    );
+    assert_eq!(trace["input"]["constraints"]["departure_city"], "LAX");
+    assert_eq!(
+        trace["metadata"],
+        json!({"job_id": id, "user_id": "u1", "mode": "reactive"})
+    );
+    assert!(
+        trace["output"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Tokyo")
+    );
+
+    let spans = opik.spans();
+    assert!(spans.iter().all(|s| s["trace_id"] == trace_id.as_str()));
+    let by_id: HashMap<&str, &Value> = spans
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s))
+        .collect();
+    let parent_name = |s: &Value| by_id[s["parent_span_id"].as_str().unwrap()]["name"].clone();
+    for stage in [
+        "intake",
+        "planning",
+        "execution",
+        "validation",
+        "finalizing",
+    ] {
+        let found = spans_named(&spans, stage);
+        assert_eq!(found.len(), 1, "one {stage} span");
+        assert_eq!(found[0]["type"], "general");
+        assert!(
+            found[0]["parent_span_id"].is_null(),
+            "stages are root spans"
+        );
+    }
+    let agents = [
+        ("intake_agent", "intake"),
+        ("flight_agent", "execution"),
+        ("hotel_agent", "execution"),
+        ("activity_agent", "execution"),
+        ("cost_agent", "validation"),
+        ("pretrip_agent", "finalizing"),
+    ];
+    for (agent, stage) in agents {
+        let found = spans_named(&spans, agent);
+        assert_eq!(found.len(), 1, "one {agent} span");
+        assert_eq!(found[0]["type"], "tool");
+        assert_eq!(parent_name(found[0]), stage, "{agent} runs in {stage}");
+        assert!(found[0]["output"].is_object() && found[0]["error_info"].is_null());
+    }
+    let llm_spans: Vec<&Value> = spans.iter().filter(|s| s["type"] == "llm").collect();
+    assert_eq!(
+        llm_spans.len(),
+        llm.requests().len(),
+        "one span per LLM call"
+    );
+    for span in &llm_spans {
+        assert_eq!(span["model"], "fake-model");
+        assert_eq!(span["provider"], "openai_compatible");
+        assert_eq!(
+            span["usage"],
+            json!({"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200})
+        );
+        assert!(span["input"]["messages"].is_array());
+        assert!(
+            agents.iter().any(|(a, _)| parent_name(span) == *a),
+            "an LLM call hangs under its agent"
+        );
+    }
+    for (agent, _) in agents {
+        assert!(
+            llm_spans.iter().any(|s| parent_name(s) == agent),
+            "{agent} made an LLM call"
+        );
+    }
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
+async fn with_a_key_requests_carry_it_bare_and_the_knowledge_backend_makes_no_llm_spans() {
+    let opik = FakeOpik::start().await;
+    let app = traced_app(
+        &opik,
+        &[
+            ("OPIK_API_KEY", "secret-key"),
+            ("OPIK_WORKSPACE", "team-ws"),
+        ],
+    )
+    .await;
+    let id = start(
+        &app,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    wait_trace_at(&opik, &trace_id, "completed").await;
+
+    let spans = opik.spans();
+    assert_eq!(spans.len(), 5 + 6, "five stages and six agents");
+    assert!(spans.iter().all(|s| s["type"] != "llm"));
+    assert!(
+        opik.requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some("secret-key"))
+    );
+    assert_valid(&opik, Some("secret-key"), "team-ws");
+}
+
+#[tokio::test]
+async fn the_status_links_the_trace_as_soon_as_the_job_runs() {
+    let opik = FakeOpik::start().await;
+    let llm = FakeLlm::start().await;
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    llm.script([Reply::Hold(release.clone())]);
+    let app = traced_app(&opik, &[("LLM_BASE_URL", &llm.url)]).await;
+    let id = start(&app, json!({"user_id": "u1", "query": "5 days in Tokyo"})).await;
+
+    let running = wait_for("the trace link", WAIT, || async {
+        let s = status(&app, &id).await;
+        s["opik_trace_url"].is_string().then_some(s)
+    })
+    .await;
+    assert_ne!(running["status"], "completed");
+    let trace_id = trace_id_of(&running);
+    assert_eq!(
+        running["opik_trace_url"],
+        expected_url(&opik.url, &trace_id)
+    );
+    let started = wait_for("the trace's start record", WAIT, || async {
+        opik.traces()
+            .into_iter()
+            .find(|t| t["id"] == trace_id.as_str())
+    })
+    .await;
+    assert!(started["end_time"].is_null() && started["output"].is_null());
+    assert_eq!(
+        status(&app, &id).await["status"],
+        "planning",
+        "still held in intake"
+    );
+
+    release.notify_one();
+    wait_status(&app, &id, "completed").await;
+    wait_trace_at(&opik, &trace_id, "completed").await;
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
+async fn feedback_is_stored_on_the_job_and_sent_as_a_user_rating_score() {
+    let opik = FakeOpik::start().await;
+    let app = traced_app(&opik, &[]).await;
+    let id = start(
+        &app,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+
+    for (rating, comment) in [(4, "great hotels"), (2, "too pricey")] {
+        let response = app
+            .post_json(
+                "/v1/feedback",
+                &json!({"job_id": id, "rating": rating, "comment": comment}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let scores = wait_for("both scores", WAIT, || async {
+        let scores = opik.scores();
+        (scores.len() == 2).then_some(scores)
+    })
+    .await;
+    for (score, (value, reason)) in scores
+        .iter()
+        .zip([(0.8, "great hotels"), (0.4, "too pricey")])
+    {
+        assert_eq!(score["id"], trace_id.as_str());
+        assert_eq!(score["name"], "user_rating");
+        assert_eq!(score["value"], value);
+        assert_eq!(score["reason"], reason);
+        assert_eq!(score["source"], "sdk");
+        assert_eq!(score["project_name"], PROJECT);
+    }
+    let job = app.store.get(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        job.feedback.iter().map(|f| f.rating).collect::<Vec<_>>(),
+        [4, 2]
+    );
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
+async fn a_batch_answered_500_is_sent_again_and_nothing_is_lost() {
+    let opik = FakeOpik::start().await;
+    opik.script([Answer::status(500), Answer::status(503)]);
+    let app = traced_app(&opik, &[]).await;
+    let id = start(
+        &app,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    wait_trace_at(&opik, &trace_id, "completed").await;
+    let spans = wait_for("every span", WAIT, || async {
+        let spans = opik.spans();
+        (spans.len() == 11).then_some(spans)
+    })
+    .await;
+
+    let requests = opik.requests();
+    assert_eq!(requests[0].status, 500);
+    assert_eq!(requests[1].status, 503);
+    assert_eq!(
+        requests[2].body, requests[0].body,
+        "the same batch, sent again"
+    );
+    assert!(requests[2].accepted());
+    let ids: HashSet<&str> = spans.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 11);
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
+async fn a_429_waits_for_ratelimit_reset_before_sending_again() {
+    let opik = FakeOpik::start().await;
+    opik.script([Answer {
+        status: 429,
+        headers: vec![("ratelimit-reset", "1".into())],
+    }]);
+    let app = traced_app(&opik, &[]).await;
+    let id = start(
+        &app,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    wait_trace_at(&opik, &trace_id, "completed").await;
+
+    let requests = opik.requests();
+    assert_eq!(requests[0].status, 429);
+    let waited = requests[1].at - requests[0].at;
+    assert!(
+        waited >= Duration::from_millis(950),
+        "waited only {waited:?}"
+    );
+    assert_eq!(requests[1].body, requests[0].body);
+    assert_valid(&opik, None, "default");
+}
+
+/// The job's time from submission to its `complete` event.
+async fn time_a_job(app: &TestApp) -> Duration {
+    let started = Instant::now();
+    let id = start(
+        app,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    wait_status(app, &id, "completed").await;
+    started.elapsed()
+}
+
+fn dropped_for_full_queue(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("lotara_opik_dropped_items_total{reason=\"queue_full\"}"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn with_opik_down_jobs_complete_at_normal_speed_and_drops_are_counted() {
+    let untraced = spawn_app(&[]).await;
+    time_a_job(&untraced).await; // warm-up
+    let baseline = time_a_job(&untraced).await;
+
+    let opik = FakeOpik::down().await;
+    let app = traced_app(&opik, &[("OPIK_QUEUE_CAPACITY", "3")]).await;
+    let before = dropped_for_full_queue(&app.get("/metrics").await.text().await.unwrap());
+    let down = time_a_job(&app).await;
+    assert!(
+        down < baseline * 2 + Duration::from_millis(500),
+        "with Opik down a job took {down:?}, without Opik {baseline:?}"
+    );
+
+    let dropped = wait_for("drops to be counted", WAIT, || async {
+        let now = dropped_for_full_queue(&app.get("/metrics").await.text().await.unwrap());
+        (now > before).then_some(now - before)
+    })
+    .await;
+    assert!(dropped >= 1.0);
+
+    let asked = Instant::now();
+    let health = app.get("/health").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    let health: Value = health.json().await.unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_millis(1500),
+        "health answers fast"
+    );
+    assert_eq!(health["status"], "degraded");
+    assert!(
+        health["services"]["opik"]
+            .as_str()
+            .unwrap()
+            .starts_with("unhealthy: "),
+        "{health}"
+    );
+    assert_eq!(health["services"]["redis"], "healthy");
+
+    let id = start(
+        &app,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    wait_status(&app, &id, "completed").await;
+    let feedback = app
+        .post_json("/v1/feedback", &json!({"job_id": id, "rating": 5}))
+        .await;
+    assert_eq!(
+        feedback.status(),
+        StatusCode::OK,
+        "feedback does not need Opik"
+    );
+    let job = app.store.get(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(job.feedback.len(), 1);
+}
+
+#[tokio::test]
+async fn health_reports_opik_healthy_or_not_configured() {
+    let opik = FakeOpik::start().await;
+    let app = traced_app(&opik, &[]).await;
+    let health: Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(health["services"]["opik"], "healthy");
+    assert_eq!(health["status"], "healthy");
+    assert!(
+        opik.requests()
+            .iter()
+            .any(|r| r.path == "/is-alive/ping" && r.method == "GET")
+    );
+
+    let untraced = spawn_app(&[]).await;
+    let health: Value = untraced.get("/health").await.json().await.unwrap();
+    assert_eq!(health["services"]["opik"], "not_configured");
+    assert_eq!(health["status"], "healthy");
+    let id = start(
+        &untraced,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    assert!(wait_status(&untraced, &id, "completed").await["opik_trace_url"].is_null());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_sends_what_is_still_queued() {
+    let opik = FakeOpik::start().await;
+    // No timed flush during the test: only shutdown can send.
+    let app = traced_app(&opik, &[("OPIK_FLUSH_INTERVAL_MS", "600000")]).await;
+    let id = start(
+        &app,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    let feedback = app
+        .post_json("/v1/feedback", &json!({"job_id": id, "rating": 3}))
+        .await;
+    assert_eq!(feedback.status(), StatusCode::OK);
+    assert!(opik.traces().is_empty(), "nothing sent before shutdown");
+
+    app.stop().await;
+    assert!(
+        opik.final_trace(&trace_id)
+            .is_some_and(|t| t["output"]["status"] == "completed")
+    );
+    assert_eq!(opik.spans().len(), 11);
+    assert_eq!(opik.scores().len(), 1);
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
+async fn batches_hold_at_most_1000_items() {
+    let opik = FakeOpik::start().await;
+    let app = traced_app(&opik, &[("OPIK_FLUSH_INTERVAL_MS", "600000")]).await;
+    let id = start(
+        &app,
+        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+    )
+    .await;
+    wait_status(&app, &id, "completed").await;
+    for _ in 0..1001 {
+        let response = app
+            .post_json("/v1/feedback", &json!({"job_id": id, "rating": 5}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    app.stop().await;
+
+    let sizes: Vec<usize> = opik
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/private/traces/feedback-scores")
+        .map(|r| r.body["scores"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [1000, 1]);
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
+async fn a_run_resumed_after_approval_continues_the_same_trace() {
+    let opik = FakeOpik::start().await;
+    let app = traced_app(&opik, &[]).await;
+    let id = start(
+        &app,
+        json!({"user_id": "u1", "query": "5 days in Tokyo under $100"}),
+    )
+    .await;
+    let paused = wait_status(&app, &id, "waiting_approval").await;
+    let trace_id = trace_id_of(&paused);
+    let parked = wait_trace_at(&opik, &trace_id, "waiting_approval").await;
+    assert_eq!(
+        parked["output"]["approval_data"]["reason"],
+        "budget_override"
+    );
+    assert_eq!(spans_named(&opik.spans(), "approval").len(), 1);
+
+    let approve = app
+        .post_json("/v1/approve", &json!({"job_id": id, "approved": true}))
+        .await;
+    assert_eq!(approve.status(), StatusCode::OK);
+    let done = wait_status(&app, &id, "completed").await;
+    assert_eq!(trace_id_of(&done), trace_id, "the link does not change");
+    let last = wait_trace_at(&opik, &trace_id, "completed").await;
+    assert!(
+        last["output"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Tokyo")
+    );
+
+    let traces: HashSet<String> = opik
+        .traces()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        traces,
+        HashSet::from([trace_id.clone()]),
+        "one trace for the job"
+    );
+    let spans = opik.spans();
+    assert!(spans.iter().all(|s| s["trace_id"] == trace_id.as_str()));
+    assert_eq!(
+        spans_named(&spans, "pretrip_agent").len(),
+        1,
+        "the resumed run's agent"
+    );
+    assert_eq!(spans_named(&spans, "finalizing").len(), 1);
+    for stage in ["intake", "execution", "validation"] {
+        assert_eq!(
+            spans_named(&spans, stage).len(),
+            1,
+            "{stage} is not traced again on resume"
+        );
+    }
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
+async fn a_job_taken_over_after_its_worker_died_continues_the_same_trace() {
+    let opik = FakeOpik::start().await;
+    let llm = FakeLlm::start().await;
+    let held = std::sync::Arc::new(tokio::sync::Notify::new());
+    // Intake answers; the three parallel agents' calls hang: the worker dies mid-run.
+    llm.script([
+        Reply::Cooperate,
+        Reply::Hold(held.clone()),
+        Reply::Hold(held.clone()),
+        Reply::Hold(held.clone()),
+    ]);
+    let prefix = support::unique_prefix();
+    let redis = support::redis_url();
+    let traced = [
+        ("LLM_BASE_URL", llm.url.as_str()),
+        ("LLM_MODEL", "fake-model"),
+        ("JOB_LEASE_SECS", "1"),
+        ("OPIK_URL_OVERRIDE", opik.url.as_str()),
+        ("OPIK_PROJECT_NAME", PROJECT),
+        ("OPIK_FLUSH_INTERVAL_MS", "100"),
+    ];
+    let mut worker_vars = vec![
+        ("REDIS_URL", redis.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("RUST_LOG", "warn"),
+    ];
+    worker_vars.extend_from_slice(&traced);
+    let mut doomed = support::process::LotaraProcess::start("worker", &worker_vars);
+
+    let store = lotara::jobs::RedisStore::connect(
+        &redis,
+        lotara::jobs::StoreSettings {
+            key_prefix: prefix.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let request = lotara::jobs::JobRequest {
+        query: Some("5 days in Tokyo".into()),
+        ..Default::default()
+    };
+    let job = lotara::jobs::Job::new("u1".into(), lotara::jobs::WorkflowMode::Reactive, request);
+    let job = lotara::jobs::submit(&store, job).await.unwrap();
+    let first_spans = wait_for("the first worker's intake span", WAIT, || async {
+        let spans = opik.spans();
+        let intake = spans.iter().any(|s| s["name"] == "intake_agent");
+        (intake && llm.requests().len() >= 4).then_some(spans)
+    })
+    .await;
+    doomed.kill();
+    held.notify_waiters();
+
+    let survivor = support::app::spawn_app_with(support::app::test_vars(&prefix, &traced)).await;
+    let done = wait_status(&survivor, &job.id.to_string(), "completed").await;
+    let trace_id = trace_id_of(&done);
+    assert_eq!(
+        first_spans[0]["trace_id"],
+        trace_id.as_str(),
+        "the survivor kept the trace"
+    );
+    wait_trace_at(&opik, &trace_id, "completed").await;
+
+    let traces: HashSet<String> = opik
+        .traces()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(traces, HashSet::from([trace_id.clone()]));
+    let spans = opik.spans();
+    assert!(spans.iter().all(|s| s["trace_id"] == trace_id.as_str()));
+    assert_eq!(
+        spans_named(&spans, "intake_agent").len(),
+        1,
+        "intake is not traced twice"
+    );
+    for agent in [
+        "flight_agent",
+        "hotel_agent",
+        "activity_agent",
+        "pretrip_agent",
+    ] {
+        assert_eq!(
+            spans_named(&spans, agent).len(),
+            1,
+            "{agent}, run by the survivor"
+        );
+    }
+    assert_valid(&opik, None, "default");
+}
+
+#[tokio::test]
+async fn the_fake_opik_flags_what_opik_md_forbids() {
+    let opik = FakeOpik::start().await;
+    let client = reqwest::Client::new();
+    let trace = uuid::Uuid::now_v7().to_string();
+    let bad_span = json!({"spans": [{
+        "id": uuid::Uuid::new_v4(), "project_name": "p", "trace_id": trace, "name": "s",
+        "type": "llm", "start_time": "2026-01-20T10:00:00.123Z",
+        "last_updated_at": "2026-01-20T10:00:00.123456Z", "usage": {"total_tokens": 1.5}
+    }]});
+    client
+        .post(format!("{}/v1/private/spans/batch", opik.url))
+        .header("authorization", "Bearer k")
+        .json(&bad_span)
+        .send()
+        .await
+        .unwrap();
+    let problems = opik.violations(Some("k"), "ws").join("\n");
+    for expected in [
+        "authorization should be the bare key",
+        "Comet-Workspace",
+        "not a v7 UUID",
+        "microseconds",
+        "without end_time",
+        "usage not int32",
+        "before any create of its trace",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "{expected:?} missing from:\n{problems}"
+        );
+    }
+}

@@ -1,0 +1,421 @@
+//! A local Opik for tests. It records every request (method, path, headers,
+//! JSON body, gunzipped if sent gzipped), answers from a script of statuses
+//! (204 once the script is empty), and checks what it got against
+//! `docs/opik.md`: paths, headers, v7 ids, timestamps, span→trace and
+//! parent links, integer usage, batch sizes, one create per span.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The path under the API base (`/v1/private/spans/batch`).
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+    /// What the fake answered.
+    pub status: u16,
+    pub at: Instant,
+}
+
+impl Request {
+    pub fn accepted(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// A scripted answer: a status and headers to send with it.
+#[derive(Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+struct Shared {
+    requests: Arc<Mutex<Vec<Request>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
+}
+
+pub struct FakeOpik {
+    /// The API base to configure, like a local Opik's `http://localhost:5173/api`.
+    pub url: String,
+    shared: Shared,
+}
+
+impl FakeOpik {
+    pub async fn start() -> Self {
+        let shared = Shared::default();
+        let app = Router::new().fallback(record).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, shared }
+    }
+
+    /// An Opik that is not there: the port was bound, then let go, so
+    /// connecting is refused.
+    pub async fn down() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api", listener.local_addr().unwrap());
+        drop(listener);
+        Self {
+            url,
+            shared: Shared::default(),
+        }
+    }
+
+    /// Answers for the next write requests, in order (pings are not scripted).
+    pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
+        self.shared.script.lock().unwrap().extend(answers);
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Every item of every accepted batch sent to `path`, in arrival order.
+    pub fn accepted_items(&self, path: &str, key: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.accepted() && r.path == path)
+            .flat_map(|r| r.body[key].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    pub fn traces(&self) -> Vec<Value> {
+        self.accepted_items("/v1/private/traces/batch", "traces")
+    }
+
+    pub fn spans(&self) -> Vec<Value> {
+        self.accepted_items("/v1/private/spans/batch", "spans")
+    }
+
+    pub fn scores(&self) -> Vec<Value> {
+        self.accepted_items("/v1/private/traces/feedback-scores", "scores")
+    }
+
+    /// The last accepted record of a trace, if it has ended.
+    pub fn final_trace(&self, id: &str) -> Option<Value> {
+        self.traces()
+            .into_iter()
+            .rev()
+            .find(|t| t["id"] == id && !t["end_time"].is_null())
+    }
+
+    /// Everything received that `opik.md` says a client must not send.
+    /// `api_key`/`workspace`: what the service was configured with.
+    pub fn violations(&self, api_key: Option<&str>, workspace: &str) -> Vec<String> {
+        let requests = self.requests();
+        let mut problems = Vec::new();
+        for (i, r) in requests.iter().enumerate() {
+            let mut report =
+                |p: String| problems.push(format!("request {i} {} {}: {p}", r.method, r.path));
+            check_request(r, api_key, workspace, &mut report);
+        }
+        check_links(&requests, &mut problems);
+        problems
+    }
+}
+
+async fn record(
+    axum::extract::State(shared): axum::extract::State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri
+        .path()
+        .strip_prefix("/api")
+        .unwrap_or(uri.path())
+        .to_string();
+    let gzipped = headers.get("content-encoding").is_some_and(|v| v == "gzip");
+    let raw = if gzipped {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut text)
+            .expect("a gzip body inflates");
+        text
+    } else {
+        body.to_vec()
+    };
+    let body: Value = if raw.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&raw).unwrap_or_else(|e| json!({ "unparsable": e.to_string() }))
+    };
+    let answer = if path == "/is-alive/ping" {
+        Answer::status(200)
+    } else {
+        shared
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Answer::status(204))
+    };
+    shared.requests.lock().unwrap().push(Request {
+        method: method.to_string(),
+        path: path.clone(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body,
+        status: answer.status,
+        at: Instant::now(),
+    });
+    let mut response = if path == "/is-alive/ping" {
+        axum::Json(json!({"message": "Healthy Server", "healthy": true})).into_response()
+    } else {
+        StatusCode::from_u16(answer.status).unwrap().into_response()
+    };
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap();
+    for (name, value) in answer.headers {
+        response.headers_mut().insert(name, value.parse().unwrap());
+    }
+    response
+}
+
+fn check_request(
+    r: &Request,
+    api_key: Option<&str>,
+    workspace: &str,
+    report: &mut dyn FnMut(String),
+) {
+    match api_key {
+        Some(key) if r.header("authorization") != Some(key) => report(format!(
+            "authorization should be the bare key, got {:?}",
+            r.header("authorization")
+        )),
+        None if r.header("authorization").is_some() => {
+            report("authorization sent without a key".into())
+        }
+        _ => {}
+    }
+    let wanted_workspace = if api_key.is_some() {
+        workspace
+    } else {
+        "default"
+    };
+    if r.header("comet-workspace") != Some(wanted_workspace) {
+        report(format!(
+            "Comet-Workspace {:?}, wanted {wanted_workspace:?}",
+            r.header("comet-workspace")
+        ));
+    }
+    let (key, check): (&str, ItemCheck) = match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/is-alive/ping") => return,
+        ("POST", "/v1/private/traces/batch") => ("traces", check_trace),
+        ("POST", "/v1/private/spans/batch") => ("spans", check_span),
+        ("PUT", "/v1/private/traces/feedback-scores") => ("scores", check_score),
+        _ => return report("not an Opik endpoint this service should call".into()),
+    };
+    if !r
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/json"))
+    {
+        report(format!("content-type {:?}", r.header("content-type")));
+    }
+    let items = r.body[key].as_array().cloned().unwrap_or_default();
+    if items.is_empty() || items.len() > 1000 {
+        report(format!("{key}: {} items (1–1000 allowed)", items.len()));
+    }
+    for item in &items {
+        check(item, report);
+    }
+}
+
+fn non_empty_str(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| !s.is_empty())
+}
+
+/// Checks one item of a batch, reporting each problem.
+type ItemCheck = fn(&Value, &mut dyn FnMut(String));
+
+fn is_v7(value: &Value) -> bool {
+    value
+        .as_str()
+        .and_then(|s| s.parse::<Uuid>().ok())
+        .is_some_and(|id| id.get_version_num() == 7)
+}
+
+/// RFC 3339, UTC, microseconds, `Z`, as the SDK sends: 2025-06-01T12:00:00.123456Z.
+fn is_opik_time(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| {
+        s.len() == 27
+            && s.ends_with('Z')
+            && s.as_bytes()[19] == b'.'
+            && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+    })
+}
+
+fn check_common(item: &Value, kind: &str, report: &mut dyn FnMut(String)) {
+    if !is_v7(&item["id"]) {
+        report(format!("{kind} id {} is not a v7 UUID", item["id"]));
+    }
+    for key in ["project_name", "name"] {
+        if !non_empty_str(&item[key]) {
+            report(format!("{kind} without {key}"));
+        }
+    }
+    for key in ["start_time", "last_updated_at"] {
+        if !is_opik_time(&item[key]) {
+            report(format!(
+                "{kind} {key} {} is not UTC with microseconds and Z",
+                item[key]
+            ));
+        }
+    }
+    if !item["end_time"].is_null() && !is_opik_time(&item["end_time"]) {
+        report(format!("{kind} end_time {}", item["end_time"]));
+    }
+    for key in ["input", "output", "metadata"] {
+        if !(item[key].is_null() || item[key].is_object()) {
+            report(format!("{kind} {key} is not an object"));
+        }
+    }
+    let error = &item["error_info"];
+    let complete = non_empty_str(&error["exception_type"]) && non_empty_str(&error["traceback"]);
+    if !error.is_null() && !complete {
+        report(format!(
+            "{kind} error_info {error} lacks exception_type or traceback"
+        ));
+    }
+}
+
+fn check_trace(trace: &Value, report: &mut dyn FnMut(String)) {
+    check_common(trace, "trace", report);
+    for read_only in ["usage", "total_estimated_cost", "project_id"] {
+        if !trace[read_only].is_null() {
+            report(format!("trace sends read-only {read_only}"));
+        }
+    }
+    let tags: Vec<&str> = trace["tags"]
+        .as_array()
+        .map(|t| t.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if tags.iter().collect::<HashSet<_>>().len() != tags.len() {
+        report(format!("trace tags not unique: {tags:?}"));
+    }
+}
+
+fn check_span(span: &Value, report: &mut dyn FnMut(String)) {
+    check_common(span, "span", report);
+    if !is_v7(&span["trace_id"]) {
+        report(format!(
+            "span trace_id {} is not a v7 UUID",
+            span["trace_id"]
+        ));
+    }
+    if !span["parent_span_id"].is_null() && !is_v7(&span["parent_span_id"]) {
+        report(format!(
+            "span parent_span_id {} is not a v7 UUID",
+            span["parent_span_id"]
+        ));
+    }
+    if !["general", "tool", "llm", "guardrail"].contains(&span["type"].as_str().unwrap_or("")) {
+        report(format!("span type {}", span["type"]));
+    }
+    if span["end_time"].is_null() {
+        report("span create without end_time: one full create at the end is expected".into());
+    }
+    if let Some(usage) = span["usage"].as_object()
+        && usage.values().any(|v| {
+            !(v.is_i64() || v.is_u64()) || v.as_i64().is_none_or(|n| n > i64::from(i32::MAX))
+        })
+    {
+        report(format!("span usage not int32: {}", span["usage"]));
+    }
+}
+
+fn check_score(score: &Value, report: &mut dyn FnMut(String)) {
+    if !is_v7(&score["id"]) {
+        report(format!("score id {} is not a v7 UUID", score["id"]));
+    }
+    if !non_empty_str(&score["name"]) || !score["value"].is_number() {
+        report(format!("score needs a name and a numeric value: {score}"));
+    }
+    if !["ui", "sdk", "online_scoring"].contains(&score["source"].as_str().unwrap_or("")) {
+        report(format!("score source {}", score["source"]));
+    }
+    if score["project_name"].as_str().is_none() {
+        report("score without the trace's project_name".into());
+    }
+}
+
+/// Across accepted requests: a span's trace was created no later than the
+/// span, its parent is a span of the same trace, each span is created once,
+/// and a trace's records are upserts with a newer `last_updated_at` each time.
+fn check_links(requests: &[Request], problems: &mut Vec<String>) {
+    let mut traces: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut spans: HashMap<String, Value> = HashMap::new();
+    let mut span_order = Vec::new();
+    for r in requests.iter().filter(|r| r.accepted()) {
+        for t in r.body["traces"].as_array().into_iter().flatten() {
+            traces
+                .entry(t["id"].as_str().unwrap_or("").to_string())
+                .or_default()
+                .push(t.clone());
+        }
+        for s in r.body["spans"].as_array().into_iter().flatten() {
+            let id = s["id"].as_str().unwrap_or("").to_string();
+            let trace = s["trace_id"].as_str().unwrap_or("");
+            if !traces.contains_key(trace) {
+                problems.push(format!(
+                    "span {id} arrived before any create of its trace {trace}"
+                ));
+            }
+            if spans.insert(id.clone(), s.clone()).is_some() {
+                problems.push(format!("span {id} created more than once"));
+            }
+            span_order.push(id);
+        }
+    }
+    for id in &span_order {
+        let span = &spans[id];
+        if let Some(parent) = span["parent_span_id"].as_str() {
+            match spans.get(parent) {
+                Some(p) if p["trace_id"] == span["trace_id"] => {}
+                Some(_) => problems.push(format!("span {id}'s parent is in another trace")),
+                None => problems.push(format!("span {id}'s parent {parent} was never created")),
+            }
+        }
+    }
+    for (id, records) in &traces {
+        for pair in records.windows(2) {
+            if pair[1]["last_updated_at"].as_str() <= pair[0]["last_updated_at"].as_str() {
+                problems.push(format!(
+                    "trace {id}: a later record is not newer (last_updated_at)"
+                ));
+            }
+            if pair[1]["start_time"] != pair[0]["start_time"] {
+                problems.push(format!("trace {id}: start_time changed between records"));
+            }
+        }
+    }
+}
