@@ -199,8 +199,22 @@ async fn a_plan_runs_every_stage_and_completes_with_a_day_by_day_plan() {
     assert!(plan["estimate_note"].as_str().unwrap().contains("estimate"));
     assert!(plan["summary"].as_str().unwrap().contains("Tokyo"));
 
+    for frame in frames.iter().filter(|f| f.event() == "task_complete") {
+        assert!(
+            frame.json()["output"].is_object(),
+            "task output is an object: {}",
+            frame.json()
+        );
+    }
     let s = status(&app, &id).await;
     assert_eq!(s["status"], "completed");
+    assert!(
+        s["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["output"].is_object())
+    );
     assert_eq!(s["progress"]["current_state"], "done");
     assert_eq!(s["progress"]["tasks_total"], 6);
     assert_eq!(s["progress"]["tasks_completed"], 6);

@@ -135,6 +135,10 @@ fn cors(config: &Config) -> CorsLayer {
         .allow_credentials(true)
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderName::from_static("retry-after"),
+        ])
         .max_age(std::time::Duration::from_secs(600))
 }

@@ -236,7 +236,7 @@ impl Run {
             let task = upsert_task(job, agent, task_name);
             task.status = TaskStatus::Completed;
             task.completed_at = Some(Utc::now());
-            task.output = Some(value.clone());
+            task.output = Some(task_output(key, &value));
             task.confidence_score = Some(confidence);
             let done = task_event(EventKind::TaskComplete, task);
             job.checkpoints.insert(key.to_string(), value.clone());
@@ -298,6 +298,15 @@ fn progress_rank(status: JobStatus) -> u8 {
         JobStatus::Planning => 1,
         JobStatus::Executing | JobStatus::WaitingApproval => 2,
         JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => 3,
+    }
+}
+
+/// A task's `output` is an object (API.md): a list becomes `{key: list}`.
+fn task_output(key: &str, value: &Value) -> Value {
+    if value.is_object() {
+        value.clone()
+    } else {
+        json!({ key: value })
     }
 }
 
