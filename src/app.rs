@@ -16,6 +16,11 @@ use crate::http::{self, AppState};
 use crate::jobs::{self, JobStore};
 use crate::llm::LlmClient;
 use crate::observability::{ExporterTask, Tracer};
+use crate::scheduler::cron::CronRunner;
+use crate::scheduler::{
+    FareSource, HttpFares, KnowledgeFares, MemoryWatchlists, RedisWatchlists, Scheduler,
+    WatchlistStore,
+};
 use crate::workflow::{Executor, ExecutorSettings, MotherAgent};
 
 /// What the process runs.
@@ -33,6 +38,37 @@ pub struct Application {
     state: AppState,
     executor: Option<Arc<Executor>>,
     exporter: Option<ExporterTask>,
+    /// `None` with `SCHEDULER_ENABLED=false`.
+    cron: Option<CronRunner>,
+}
+
+/// A price feed that hangs must not hold up a whole price check.
+const PRICE_FEED_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Watchlists live next to the jobs: Redis when configured, else memory.
+async fn open_scheduler(config: &Config, store: Arc<dyn JobStore>) -> anyhow::Result<Scheduler> {
+    let watchlists: Arc<dyn WatchlistStore> = match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisWatchlists::connect(url, &config.redis_key_prefix, config.redis_timeout)
+                .await
+                .context("cannot open the watchlist store")?,
+        ),
+        None => Arc::new(MemoryWatchlists::new()),
+    };
+    let settings = config.scheduler.clone();
+    let fares: Arc<dyn FareSource> = match &settings.price_feed_url {
+        Some(url) => Arc::new(HttpFares::new(url, PRICE_FEED_TIMEOUT).context("PRICE_FEED_URL")?),
+        None => Arc::new(KnowledgeFares),
+    };
+    Ok(Scheduler::new(watchlists, store, fares, settings))
+}
+
+/// Names this replica in the firing locks it holds, for operators.
+fn replica_name() -> String {
+    let host =
+        hostname::get().map_or_else(|_| "unknown".into(), |h| h.to_string_lossy().into_owned());
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &tag[..8])
 }
 
 /// The metrics recorder is process-global; every application in the process
@@ -87,9 +123,11 @@ impl Application {
             }
             None => (Tracer::disabled(), None),
         };
+        let scheduler = Arc::new(open_scheduler(&config, store.clone()).await?);
         let state = AppState {
             llm,
             tracer,
+            scheduler: scheduler.clone(),
             store,
             config: config.clone(),
             metrics: metrics_handle(),
@@ -125,11 +163,23 @@ impl Application {
                 state.tracer.clone(),
             )
         });
+        // Every replica, API or worker-only, runs the schedules: the
+        // per-firing lock decides which one does the work. Started last, so
+        // a build that fails (the port is taken) leaves nothing ticking.
+        let cron = match config.scheduler.enabled {
+            true => Some(
+                CronRunner::start(scheduler.clone(), replica_name())
+                    .await
+                    .context("cannot start the scheduler")?,
+            ),
+            false => None,
+        };
         Ok(Self {
             listener,
             port,
             state,
             executor,
+            cron,
             exporter,
         })
     }
@@ -171,6 +221,9 @@ impl Application {
             .map(|executor| tokio::spawn(executor.run(shutdown.clone())));
         shutdown.cancelled().await;
         tracing::info!("shutting down: no new connections or jobs; handing back running jobs");
+        if let Some(cron) = self.cron {
+            cron.stop().await;
+        }
         // Both drain at once, within one grace period; the Opik exporter
         // stops last, so it also sends the spans the draining runs closed.
         let exporter = self.exporter;

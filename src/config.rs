@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::jobs::StoreSettings;
 use crate::llm::LlmSettings;
 use crate::observability::OpikSettings;
+use crate::scheduler::SchedulerSettings;
 
 /// Every environment variable the service reads.
 pub const VARIABLES: &[&str] = &[
@@ -48,6 +49,15 @@ pub const VARIABLES: &[&str] = &[
     "OPIK_PROJECT_NAME",
     "OPIK_QUEUE_CAPACITY",
     "OPIK_FLUSH_INTERVAL_MS",
+    "SCHEDULER_ENABLED",
+    "SCHEDULER_TIMEZONE",
+    "PRICE_CHECK_CRON",
+    "CALENDAR_CHECK_CRON",
+    "BUDGET_CHECK_CRON",
+    "PRICE_FEED_URL",
+    "SUGGESTION_COOLDOWN_SECS",
+    "ICS_MAX_BYTES",
+    "ICS_TIMEOUT_SECS",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +92,7 @@ pub struct Config {
     pub llm: Option<LlmSettings>,
     /// `None`: jobs are not traced (neither an Opik URL nor a key is set).
     pub opik: Option<OpikSettings>,
+    pub scheduler: SchedulerSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +148,42 @@ impl Reader<'_> {
         self.raw(name).unwrap_or_else(|| default.to_string())
     }
 
+    fn boolean(&mut self, name: &str, default: bool) -> bool {
+        match self.raw(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => default,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some("false" | "0" | "no" | "off") => false,
+            Some(other) => {
+                self.errors
+                    .push(format!("{name}={other:?}: expected true or false"));
+                default
+            }
+        }
+    }
+
+    /// A cron expression, normalised to six fields (seconds first).
+    fn cron(&mut self, name: &str, default: &str) -> String {
+        let expr = self.string(name, default);
+        crate::scheduler::cron::normalize(&expr).unwrap_or_else(|e| {
+            self.errors.push(format!(
+                "{name}={expr:?}: {e} (e.g. \"{default}\"; 5-field POSIX cron is accepted too)"
+            ));
+            default.to_string()
+        })
+    }
+
+    fn http_url(&mut self, name: &str, example: &str) -> Option<String> {
+        let url = self.raw(name)?;
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || reqwest::Url::parse(&url).is_err()
+        {
+            self.errors.push(format!(
+                "{name}={url:?}: expected an http(s) URL, e.g. {example}"
+            ));
+        }
+        Some(url)
+    }
+
     fn list(&self, name: &str, default: &str) -> Vec<String> {
         self.string(name, default)
             .split(',')
@@ -144,6 +191,32 @@ impl Reader<'_> {
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect()
+    }
+}
+
+fn scheduler_settings(r: &mut Reader<'_>) -> SchedulerSettings {
+    let defaults = SchedulerSettings::default();
+    let timezone = r.string("SCHEDULER_TIMEZONE", "UTC");
+    let timezone = timezone.parse().unwrap_or_else(|_| {
+        r.errors.push(format!(
+            "SCHEDULER_TIMEZONE={timezone:?}: expected an IANA time zone, e.g. UTC or Asia/Ho_Chi_Minh"
+        ));
+        defaults.timezone
+    });
+    SchedulerSettings {
+        enabled: r.boolean("SCHEDULER_ENABLED", true),
+        timezone,
+        price_cron: r.cron("PRICE_CHECK_CRON", &defaults.price_cron),
+        calendar_cron: r.cron("CALENDAR_CHECK_CRON", &defaults.calendar_cron),
+        budget_cron: r.cron("BUDGET_CHECK_CRON", &defaults.budget_cron),
+        price_feed_url: r.http_url("PRICE_FEED_URL", "https://fares.internal/v1/quote"),
+        suggestion_cooldown: Duration::from_secs(r.parse(
+            "SUGGESTION_COOLDOWN_SECS",
+            defaults.suggestion_cooldown.as_secs(),
+            "a whole number of seconds (0 = suggest every finding)",
+        )),
+        ics_max_bytes: r.positive("ICS_MAX_BYTES", defaults.ics_max_bytes as u64) as usize,
+        ics_timeout: r.secs("ICS_TIMEOUT_SECS", defaults.ics_timeout.as_secs()),
     }
 }
 
@@ -225,6 +298,7 @@ impl Config {
             ),
             llm: None,
             opik: None,
+            scheduler: scheduler_settings(&mut r),
         };
         let base_url = r.raw("LLM_BASE_URL");
         let api_key = r.raw("LLM_API_KEY");
@@ -360,5 +434,45 @@ mod tests {
         assert!(err.contains("PORT=\"eighty\""), "{err}");
         assert!(err.contains("JOB_TTL_SECS=0"), "{err}");
         assert!(err.contains("REDIS_URL"), "{err}");
+    }
+
+    #[test]
+    fn scheduler_defaults_are_the_original_schedules() {
+        let s = config(&[]).unwrap().scheduler;
+        assert!(s.enabled);
+        assert_eq!(s.timezone, chrono_tz::Tz::UTC);
+        assert_eq!(s.price_cron, "0 0 */6 * * *");
+        assert_eq!(s.calendar_cron, "0 0 9 * * *");
+        assert_eq!(s.budget_cron, "0 0 10 * * Mon");
+        assert_eq!(s.suggestion_cooldown, Duration::from_secs(604_800));
+        assert!(s.price_feed_url.is_none());
+    }
+
+    #[test]
+    fn five_field_cron_is_accepted_and_bad_scheduler_values_are_named() {
+        let s = config(&[
+            ("PRICE_CHECK_CRON", "30 */2 * * *"),
+            ("SUGGESTION_COOLDOWN_SECS", "0"),
+        ])
+        .unwrap()
+        .scheduler;
+        assert_eq!(s.price_cron, "0 30 */2 * * *");
+        assert!(s.suggestion_cooldown.is_zero());
+        let err = config(&[
+            ("CALENDAR_CHECK_CRON", "every morning"),
+            ("SCHEDULER_TIMEZONE", "Mars/Olympus"),
+            ("SCHEDULER_ENABLED", "maybe"),
+            ("PRICE_FEED_URL", "fares.local"),
+        ])
+        .unwrap_err()
+        .to_string();
+        for name in [
+            "CALENDAR_CHECK_CRON",
+            "SCHEDULER_TIMEZONE",
+            "SCHEDULER_ENABLED",
+            "PRICE_FEED_URL",
+        ] {
+            assert!(err.contains(name), "{name}: {err}");
+        }
     }
 }

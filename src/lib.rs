@@ -9,5 +9,6 @@ pub mod jobs;
 pub mod knowledge;
 pub mod llm;
 pub mod observability;
+pub mod scheduler;
 pub mod telemetry;
 pub mod workflow;

@@ -47,6 +47,9 @@ fn config_reads_only_listed_variables() {
         "r.secs(\"",
         "r.string(\"",
         "r.list(\"",
+        "r.boolean(\"",
+        "r.cron(\"",
+        "r.http_url(\"",
     ] {
         for part in source.split(call).skip(1) {
             if let Some(name) = part.split('"').next() {

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::error::FieldError;
-use super::{actions, dto, jobs, service, stream};
+use super::{actions, dto, jobs, scheduler, service, stream, watchlists};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,12 +19,16 @@ use super::{actions, dto, jobs, service, stream};
     paths(
         jobs::create_plan, jobs::create_suggestion, jobs::job_status, jobs::list_jobs, jobs::cancel_job,
         stream::stream_job, actions::approve, actions::submit_feedback,
+        watchlists::create_watchlist, watchlists::list_watchlists, watchlists::get_watchlist,
+        watchlists::update_watchlist, watchlists::delete_watchlist, scheduler::run_task,
         service::root, service::health, service::metrics,
     ),
-    components(schemas(FieldError, dto::ErrorResponse, dto::JobStatusResponse)),
+    components(schemas(FieldError, dto::ErrorResponse, dto::JobStatusResponse, dto::RouteInfo, dto::BusyInfo)),
     modifiers(&Security),
     tags(
         (name = "jobs", description = "Planning and suggestion jobs"),
+        (name = "watchlists", description = "What the proactive scheduler watches: fares, calendars, budgets"),
+        (name = "scheduler", description = "Running the proactive monitors on request"),
         (name = "service", description = "Health, metrics, metadata"),
     )
 )]

@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use super::dto::{ErrorResponse, Timestamp};
 use crate::jobs::{ApplyError, Refusal, StoreError};
+use crate::scheduler::watchlist::Invalid;
+use crate::scheduler::{UpdateError, WatchStoreError};
 
 /// One invalid field: where it is, and why.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -24,6 +26,14 @@ impl FieldError {
     pub fn body(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             location: "body".into(),
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn path(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            location: "path".into(),
             field: field.into(),
             reason: reason.into(),
         }
@@ -168,6 +178,39 @@ impl From<ApplyError> for ApiError {
                     job_id: None,
                 },
             },
+        }
+    }
+}
+
+impl From<WatchStoreError> for ApiError {
+    fn from(e: WatchStoreError) -> Self {
+        match e {
+            WatchStoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "watchlist store unavailable");
+                Self::ServiceUnavailable("The watchlist store is unavailable; retry shortly".into())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Vec<Invalid>> for ApiError {
+    fn from(problems: Vec<Invalid>) -> Self {
+        Self::Validation(
+            problems
+                .into_iter()
+                .map(|p| FieldError::body(p.field, p.reason))
+                .collect(),
+        )
+    }
+}
+
+impl From<UpdateError> for ApiError {
+    fn from(e: UpdateError) -> Self {
+        match e {
+            UpdateError::NotFound(_) => Self::NotFound("Watchlist not found".into(), None),
+            UpdateError::Invalid(problems) => problems.into(),
+            UpdateError::Store(e) => e.into(),
         }
     }
 }

@@ -120,6 +120,78 @@ impl<'a> Fields<'a> {
         None
     }
 
+    /// True when the field is present as JSON `null`: for updates that
+    /// clear a value, as opposed to leaving it out.
+    pub fn is_null(&self, field: &str) -> bool {
+        self.object.get(field).is_some_and(Value::is_null)
+    }
+
+    /// Reports every key not in `known`: a misspelt setting is an error,
+    /// not silently ignored.
+    pub fn reject_unknown(&mut self, known: &[&str]) {
+        let mut unknown: Vec<String> = self
+            .object
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        unknown.sort();
+        for key in unknown {
+            self.fail(&key, "Unknown field");
+        }
+    }
+
+    /// An optional true/false.
+    pub fn flag(&mut self, field: &str) -> Option<bool> {
+        match self.get(field) {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.fail(field, "Must be true or false");
+                None
+            }
+        }
+    }
+
+    /// An optional YYYY-MM-DD date.
+    pub fn date(&mut self, field: &str) -> Option<chrono::NaiveDate> {
+        let text = self.string(field, false, 10)?;
+        let date = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok();
+        if date.is_none() {
+            self.fail(field, "Must be a date in YYYY-MM-DD form");
+        }
+        date
+    }
+
+    /// A list of objects, each with its index (`routes[0]`), at most `max`.
+    pub fn objects(
+        &mut self,
+        field: &str,
+        max_items: usize,
+    ) -> Option<Vec<(String, &'a Map<String, Value>)>> {
+        let items = match self.get(field) {
+            None => return None,
+            Some(Value::Array(items)) => items,
+            Some(_) => {
+                self.fail(field, "Must be a list of objects");
+                return None;
+            }
+        };
+        if items.len() > max_items {
+            self.fail(field, format!("At most {max_items} items"));
+            return None;
+        }
+        let mut objects = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let name = format!("{field}[{i}]");
+            match item {
+                Value::Object(map) => objects.push((self.name(&name), map)),
+                _ => self.fail(&name, "Must be an object"),
+            }
+        }
+        Some(objects)
+    }
+
     pub fn boolean(&mut self, field: &str) -> Option<bool> {
         match self.get(field) {
             None => self.fail(field, "Field required"),

@@ -8,8 +8,10 @@ pub mod error;
 mod jobs;
 mod json;
 mod middleware;
+mod scheduler;
 mod service;
 mod stream;
+mod watchlists;
 
 use std::sync::Arc;
 
@@ -31,6 +33,7 @@ use crate::config::Config;
 use crate::jobs::JobStore;
 use crate::llm::LlmClient;
 use crate::observability::Tracer;
+use crate::scheduler::Scheduler;
 
 pub use service::VERSION;
 
@@ -41,6 +44,8 @@ pub struct AppState {
     pub llm: Option<Arc<LlmClient>>,
     /// Where jobs' traces and feedback scores go (a no-op without Opik).
     pub tracer: Tracer,
+    /// Watchlists and the monitors (the cron schedules run apart from HTTP).
+    pub scheduler: Arc<Scheduler>,
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     /// Cancelled when the service shuts down: open streams end cleanly.
@@ -56,6 +61,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{job_id}/cancel", post(jobs::cancel_job))
         .route("/v1/approve", post(actions::approve))
         .route("/v1/feedback", post(actions::submit_feedback))
+        .route(
+            "/v1/watchlists",
+            post(watchlists::create_watchlist).get(watchlists::list_watchlists),
+        )
+        .route(
+            "/v1/watchlists/{id}",
+            get(watchlists::get_watchlist)
+                .patch(watchlists::update_watchlist)
+                .delete(watchlists::delete_watchlist),
+        )
+        .route("/v1/scheduler/{task}/run", post(scheduler::run_task))
         // Layers run last-added first: the key is checked, then counted.
         .route_layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .route_layer(from_fn_with_state(

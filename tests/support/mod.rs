@@ -6,6 +6,7 @@
 pub mod app;
 pub mod fake_llm;
 pub mod fake_opik;
+pub mod feeds;
 pub mod process;
 pub mod redis_server;
 pub mod sse;
