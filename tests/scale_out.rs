@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -42,6 +43,7 @@ async fn follow_to_the_end(
     alive: Arc<std::sync::Mutex<Vec<bool>>>,
     job: String,
     start: usize,
+    opened: Arc<AtomicUsize>,
 ) -> (Vec<(String, String)>, usize) {
     let client = reqwest::Client::new();
     let mut seen: Vec<(String, String)> = Vec::new();
@@ -61,6 +63,9 @@ async fn follow_to_the_end(
             replica = (replica + 1) % urls.len();
             continue;
         };
+        if reconnects == 0 {
+            opened.fetch_add(1, Ordering::SeqCst);
+        }
         let mut body = response.bytes_stream();
         let mut buffer = String::new();
         while let Some(Ok(chunk)) = body.next().await {
@@ -148,6 +153,7 @@ async fn three_replicas_survive_losing_the_one_running_jobs() {
     // Streamed from replicas 1 and 2 (reconnecting elsewhere when needed).
     let urls: Vec<String> = replicas.iter().map(|r| r.url.clone()).collect();
     let alive = Arc::new(std::sync::Mutex::new(vec![true; 3]));
+    let opened = Arc::new(AtomicUsize::new(0));
     let streams: Vec<_> = jobs
         .iter()
         .enumerate()
@@ -157,11 +163,18 @@ async fn three_replicas_survive_losing_the_one_running_jobs() {
                 alive.clone(),
                 job.clone(),
                 1 + i % 2,
+                opened.clone(),
             ))
         })
         .collect();
 
     // Every job's first LLM call is in flight and held: find who runs most of them.
+    // Every stream is open before the kill, so the ones on the victim must
+    // reconnect elsewhere.
+    support::wait_for("every stream open", WAIT, || async {
+        (opened.load(Ordering::SeqCst) >= JOBS).then_some(())
+    })
+    .await;
     support::wait_for("every job running", WAIT, || async {
         (llm.requests().len() >= JOBS).then_some(())
     })
