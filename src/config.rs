@@ -221,9 +221,19 @@ fn scheduler_settings(r: &mut Reader<'_>) -> SchedulerSettings {
 }
 
 impl Config {
-    /// Reads the process environment, after loading `.env` if present.
+    /// Reads the process environment, after loading `.env` if present. A
+    /// `.env` that does not parse stops the start: skipping it would drop
+    /// every setting after the bad line without a word.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => {
+                return Err(ConfigError(vec![format!(
+                    ".env: {e} (quote values that contain spaces)"
+                )]));
+            }
+        }
         Self::from_lookup(&|name| std::env::var(name).ok())
     }
 

@@ -77,3 +77,43 @@ fn the_readme_configuration_table_names_every_variable() {
         "README configuration table lacks {missing:?}"
     );
 }
+
+/// `.env.example` copied to `.env` must load as it is: dotenvy rejects
+/// unquoted spaces, and a rejected file would stop the service.
+#[test]
+fn env_example_parses_as_a_dotenv_file() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example");
+    let pairs: Vec<(String, String)> = dotenvy::from_path_iter(path)
+        .expect(".env.example opens")
+        .collect::<Result<_, _>>()
+        .expect(".env.example parses as a .env file");
+    assert!(
+        pairs.len() >= VARIABLES.len() - 1,
+        "{} settings read",
+        pairs.len()
+    );
+}
+
+#[test]
+fn a_malformed_env_file_stops_the_start_with_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("lotara-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(".env"),
+        "PORT=8000\nPRICE_CHECK_CRON=0 0 */6 * * *\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lotara"))
+        .arg("serve")
+        .current_dir(&dir)
+        .env_clear()
+        .output()
+        .expect("lotara runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(".env") && stderr.contains("quote"),
+        "{stderr}"
+    );
+}
