@@ -106,7 +106,7 @@ async fn concurrent_updates_are_never_lost(backend: Backend) {
             for i in 0..50 {
                 store
                     .apply(job.id, &|job: &mut Job| {
-                        job.checkpoints.insert(format!("{task}-{i}"), json!(i));
+                        job.current_output.insert(format!("{task}-{i}"), json!(i));
                         Ok(Change::event(marker(task * 50 + i)))
                     })
                     .await
@@ -119,7 +119,7 @@ async fn concurrent_updates_are_never_lost(backend: Backend) {
     }
     let stored = store.get(job.id).await.unwrap().unwrap();
     assert_eq!(
-        stored.checkpoints.len(),
+        stored.current_output.len(),
         1000,
         "every update is in the state"
     );

@@ -267,8 +267,8 @@ pub struct TaskInfo {
     pub confidence_score: Option<f64>,
 }
 
-impl From<&Task> for TaskInfo {
-    fn from(t: &Task) -> Self {
+impl TaskInfo {
+    fn new(job: &Job, t: &Task) -> Self {
         Self {
             task_id: t.task_id.clone(),
             agent: t.agent.clone(),
@@ -276,7 +276,7 @@ impl From<&Task> for TaskInfo {
             status: t.status,
             started_at: t.started_at.map(Timestamp),
             completed_at: t.completed_at.map(Timestamp),
-            output: t.output.clone(),
+            output: job.task_output(t),
             confidence_score: t.confidence_score,
         }
     }
@@ -350,7 +350,7 @@ impl From<&Job> for JobStatusResponse {
                 .error
                 .as_ref()
                 .map(|e| json!({ "message": e.message, "code": e.code })),
-            tasks: job.tasks.iter().map(TaskInfo::from).collect(),
+            tasks: job.tasks.iter().map(|t| TaskInfo::new(job, t)).collect(),
             approval: job.approval.as_ref().map(|a| ApprovalInfo {
                 requested_at: a.requested_at.into(),
                 approval_data: a.data.clone(),

@@ -1,7 +1,6 @@
 //! The job as the store keeps it. Wire types (what clients see) live in
 //! `http::dto` and are converted from these.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -105,7 +104,12 @@ pub struct Task {
     pub status: TaskStatus,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Set for outputs not kept elsewhere (a failure's error).
     pub output: Option<Value>,
+    /// A finished task's output lives once, in `Job::current_output` under
+    /// this key; `Job::task_output` reads it from there.
+    #[serde(default)]
+    pub output_key: Option<String>,
     pub confidence_score: Option<f64>,
 }
 
@@ -179,6 +183,8 @@ pub struct Job {
     pub completed_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub tasks: Vec<Task>,
+    /// Outputs of finished tasks by key. They are also the checkpoints: a
+    /// resumed run skips every task whose output is here.
     #[serde(default)]
     pub current_output: Map<String, Value>,
     pub final_result: Option<Value>,
@@ -189,9 +195,6 @@ pub struct Job {
     /// Runs started for the current phase; reset when an approval resumes the job.
     #[serde(default)]
     pub attempts: u32,
-    /// Outputs of finished steps, keyed by step name, so a resumed run skips them.
-    #[serde(default)]
-    pub checkpoints: BTreeMap<String, Value>,
     #[serde(default)]
     pub usage: TokenUsage,
     pub trace: Option<TraceRef>,
@@ -225,11 +228,22 @@ impl Job {
             approval: None,
             feedback: Vec::new(),
             attempts: 0,
-            checkpoints: BTreeMap::new(),
             usage: TokenUsage::default(),
             trace: None,
             lease_entry: None,
         }
+    }
+
+    /// A task's `output` as clients see it: always an object (API.md), so a
+    /// list is reported as `{key: list}`.
+    pub fn task_output(&self, task: &Task) -> Option<Value> {
+        if task.output.is_some() {
+            return task.output.clone();
+        }
+        let key = task.output_key.as_deref()?;
+        self.current_output
+            .get(key)
+            .map(|value| output_object(key, value))
     }
 
     /// The event that announces a new job.
@@ -238,6 +252,15 @@ impl Job {
             EventKind::StateChange,
             serde_json::json!({ "status": self.status, "mode": self.mode }),
         )
+    }
+}
+
+/// Wraps a non-object output as `{key: value}`.
+pub fn output_object(key: &str, value: &Value) -> Value {
+    if value.is_object() {
+        value.clone()
+    } else {
+        serde_json::json!({ key: value })
     }
 }
 

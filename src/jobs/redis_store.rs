@@ -2,7 +2,7 @@
 //!
 //! Layout (prefix `REDIS_KEY_PREFIX`, default `lotara:`; a job's keys share a
 //! `{id}` hash tag):
-//! - `job:{<id>}` hash: `state` (the job as JSON) and `v` (its version)
+//! - `job:{<id>}` hash: `state` (the job as deflated JSON) and `v` (its version)
 //! - `job:{<id>}:events` stream: one entry per event (`k` kind, `d` data);
 //!   the entry id is the SSE `id:`; capped, expires with the job
 //! - `queue` stream with consumer group `workers`: one entry per runnable job
@@ -18,8 +18,13 @@
 
 use std::time::Duration;
 
+use std::io::Write;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use flate2::Compression;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Client, Script, Value};
@@ -247,7 +252,7 @@ impl RedisStore {
     async fn read_versioned(&self, id: Uuid) -> Result<Option<(Job, String)>, StoreError> {
         let mut conn = self.conn.clone();
         let key = self.keys.job(id);
-        let (state, version): (Option<String>, Option<String>) = self
+        let (state, version): (Option<Vec<u8>>, Option<String>) = self
             .timed(async move {
                 redis::cmd("HMGET")
                     .arg(key)
@@ -259,7 +264,7 @@ impl RedisStore {
             .await?;
         match (state, version) {
             (Some(state), Some(version)) => {
-                let job = serde_json::from_str(&state).map_err(corrupt)?;
+                let job = decode_state(&state)?;
                 Ok(Some((job, version)))
             }
             _ => Ok(None),
@@ -272,7 +277,7 @@ impl RedisStore {
         version: &str,
         change: &Change,
     ) -> Result<redis::ScriptInvocation<'_>, StoreError> {
-        let state = serde_json::to_string(job).map_err(corrupt)?;
+        let state = encode_state(job)?;
         let deadline = match change.deadline {
             Deadline::Keep => "keep".to_string(),
             Deadline::Clear => "clear".to_string(),
@@ -303,7 +308,7 @@ impl RedisStore {
         first_event: NewEvent,
         key: Option<&str>,
     ) -> Result<Created, StoreError> {
-        let state = serde_json::to_string(job).map_err(corrupt)?;
+        let state = encode_state(job)?;
         // Index entries older than the TTL point at expired jobs: trim them.
         let floor_ms = (Utc::now() - self.settings.job_ttl)
             .timestamp_millis()
@@ -384,6 +389,24 @@ impl Drop for RedisStore {
     fn drop(&mut self) {
         self.feed.abort();
     }
+}
+
+/// The job as stored: deflated JSON. A finished job's state is mostly its
+/// plan, which deflates about 4×, and Redis memory per job is what bounds
+/// how many jobs one Redis keeps for a day.
+fn encode_state(job: &Job) -> Result<Vec<u8>, StoreError> {
+    let json = serde_json::to_vec(job).map_err(corrupt)?;
+    let mut encoder = DeflateEncoder::new(Vec::with_capacity(json.len() / 3), Compression::fast());
+    encoder.write_all(&json).map_err(corrupt)?;
+    encoder.finish().map_err(corrupt)
+}
+
+/// Reads deflated state, or plain JSON as written before compression.
+fn decode_state(bytes: &[u8]) -> Result<Job, StoreError> {
+    if bytes.first() == Some(&b'{') {
+        return serde_json::from_slice(bytes).map_err(corrupt);
+    }
+    serde_json::from_reader(DeflateDecoder::new(bytes)).map_err(corrupt)
 }
 
 fn parse_lease(entry_id: String, fields: &[String]) -> Option<Lease> {
@@ -488,12 +511,10 @@ impl JobStore for RedisStore {
     async fn get(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
         let mut conn = self.conn.clone();
         let key = self.keys.job(id);
-        let state: Option<String> = self
+        let state: Option<Vec<u8>> = self
             .timed(async move { conn.hget(key, "state").await })
             .await?;
-        state
-            .map(|s| serde_json::from_str(&s).map_err(corrupt))
-            .transpose()
+        state.map(|s| decode_state(&s)).transpose()
     }
 
     async fn apply(&self, id: Uuid, transition: &Transition<'_>) -> Result<Applied, ApplyError> {
@@ -577,13 +598,13 @@ impl JobStore for RedisStore {
             pipe.hget(self.keys.job(*id), "state");
         }
         let mut conn = self.conn.clone();
-        let states: Vec<Option<String>> = self
+        let states: Vec<Option<Vec<u8>>> = self
             .timed(async move { pipe.query_async(&mut conn).await })
             .await?;
         let jobs = states
             .into_iter()
             .flatten()
-            .map(|s| serde_json::from_str(&s).map_err(corrupt))
+            .map(|s| decode_state(&s))
             .collect::<Result<Vec<Job>, _>>()?;
         let next_cursor = if more { ids.last().copied() } else { None };
         Ok(JobPage { jobs, next_cursor })

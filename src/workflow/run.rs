@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::agents::AgentCall;
 use crate::jobs::{
     ApplyError, Change, EventKind, Job, JobError, JobStatus, JobStore, NewEvent, Refusal, Stage,
-    StoreError, Task, TaskStatus, transitions,
+    StoreError, Task, TaskStatus, output_object, transitions,
 };
 use crate::llm::{CallRecord, TokenMeter};
 use crate::observability::JobTrace;
@@ -186,7 +186,7 @@ impl Run {
             let task = upsert_task(job, agent, task_name);
             task.status = TaskStatus::Running;
             task.started_at = Some(Utc::now());
-            Ok(Change::event(task_event(EventKind::TaskStart, task)))
+            Ok(Change::event(task_event(EventKind::TaskStart, task, None)))
         })
         .await?;
         let span = self
@@ -236,10 +236,15 @@ impl Run {
             let task = upsert_task(job, agent, task_name);
             task.status = TaskStatus::Completed;
             task.completed_at = Some(Utc::now());
-            task.output = Some(task_output(key, &value));
+            task.output = None;
+            task.output_key = Some(key.to_string());
             task.confidence_score = Some(confidence);
-            let done = task_event(EventKind::TaskComplete, task);
-            job.checkpoints.insert(key.to_string(), value.clone());
+            let done = task_event(
+                EventKind::TaskComplete,
+                task,
+                Some(output_object(key, &value)),
+            );
+            // Stored once: the task points at it, and it is the checkpoint.
             job.current_output.insert(key.to_string(), value.clone());
             let partial = NewEvent::new(
                 EventKind::AgentOutput,
@@ -261,7 +266,12 @@ impl Run {
             task.status = TaskStatus::Failed;
             task.completed_at = Some(Utc::now());
             task.output = Some(json!({ "error": message }));
-            Ok(Change::event(task_event(EventKind::TaskComplete, task)))
+            let output = task.output.clone();
+            Ok(Change::event(task_event(
+                EventKind::TaskComplete,
+                task,
+                output,
+            )))
         })
         .await
     }
@@ -284,7 +294,7 @@ impl Run {
             .await
             .map_err(RunError::Store)?
             .ok_or(RunError::Ended)?;
-        job.checkpoints
+        job.current_output
             .get(key)
             .map(|v| serde_json::from_value(v.clone()))
             .transpose()
@@ -301,15 +311,6 @@ fn progress_rank(status: JobStatus) -> u8 {
     }
 }
 
-/// A task's `output` is an object (API.md): a list becomes `{key: list}`.
-fn task_output(key: &str, value: &Value) -> Value {
-    if value.is_object() {
-        value.clone()
-    } else {
-        json!({ key: value })
-    }
-}
-
 fn pending_task(agent: &str, name: &str) -> Task {
     Task {
         task_id: agent.to_string(),
@@ -319,6 +320,7 @@ fn pending_task(agent: &str, name: &str) -> Task {
         started_at: None,
         completed_at: None,
         output: None,
+        output_key: None,
         confidence_score: None,
     }
 }
@@ -334,7 +336,7 @@ fn upsert_task<'a>(job: &'a mut Job, agent: &str, name: &str) -> &'a mut Task {
     &mut job.tasks[index]
 }
 
-fn task_event(kind: EventKind, task: &Task) -> NewEvent {
+fn task_event(kind: EventKind, task: &Task, output: Option<Value>) -> NewEvent {
     NewEvent::new(
         kind,
         json!({
@@ -342,7 +344,7 @@ fn task_event(kind: EventKind, task: &Task) -> NewEvent {
             "agent": task.agent,
             "task_name": task.task_name,
             "status": task.status,
-            "output": task.output,
+            "output": output,
             "confidence_score": task.confidence_score,
         }),
     )
