@@ -810,6 +810,23 @@ async fn root_health_docs_and_metrics_answer() {
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} documented");
     }
+    let plan = &spec["components"]["schemas"]["TripPlan"]["properties"];
+    for field in [
+        "summary",
+        "origin",
+        "destinations",
+        "dates",
+        "travelers",
+        "flights",
+        "hotels",
+        "days",
+        "budget",
+        "pre_trip",
+        "warnings",
+        "estimate_note",
+    ] {
+        assert!(plan.get(field).is_some(), "TripPlan documents {field}");
+    }
     create_plan(&app).await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(

@@ -313,7 +313,8 @@ pub struct JobStatusResponse {
     pub progress: Option<Progress>,
     #[schema(value_type = Option<Object>)]
     pub current_output: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    /// The plan (`TripPlan`; with `suggestion` for proactive jobs), when completed.
+    #[schema(value_type = Option<crate::workflow::plan::TripPlan>)]
     pub final_result: Option<Value>,
     /// At least `{"message": str}`; also a stable `code`.
     #[schema(value_type = Option<Object>)]
