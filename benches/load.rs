@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -284,23 +284,31 @@ async fn fanout(args: &Args) -> Result<Value, Error> {
     wait_for_status(&api, &url, &ids, "waiting_approval").await?;
     let idle = memory_kib(pid);
     let connected = Arc::new(AtomicU64::new(0));
+    let caught_up = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
-    let live = Arc::new(AtomicBool::new(false));
+    // Events with ids stamped at or after this ms are the live ones timed.
+    let live_from = Arc::new(AtomicU64::new(u64::MAX));
     let readers: Vec<_> = (0..streams)
         .map(|i| {
             let (client, url, id) = (client.clone(), url.clone(), ids[i % jobs].clone());
-            let (connected, failed, live) = (connected.clone(), failed.clone(), live.clone());
-            tokio::spawn(read_stream(client, url, id, connected, failed, live))
+            let counters = (
+                connected.clone(),
+                caught_up.clone(),
+                failed.clone(),
+                live_from.clone(),
+            );
+            tokio::spawn(read_stream(client, url, id, counters))
         })
         .collect();
     let deadline = Instant::now() + Duration::from_secs(180);
-    while (connected.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed)) < streams as u64
+    // Every stream has its replay (up to the pause) before any job moves on.
+    while (caught_up.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed)) < streams as u64
         && Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let open_mem = memory_kib(pid);
-    live.store(true, Ordering::Relaxed);
+    live_from.store(now_ms(), Ordering::Relaxed);
     let approvals = ids.iter().map(|id| {
         let (api, url) = (api.clone(), url.clone());
         async move {
@@ -328,7 +336,8 @@ async fn fanout(args: &Args) -> Result<Value, Error> {
     };
     Ok(
         json!({"scenario": "fanout", "streams": streams, "jobs": jobs, "fd_limit": fd_limit,
-              "connected": connected.load(Ordering::Relaxed), "failed": failed.load(Ordering::Relaxed),
+              "connected": connected.load(Ordering::Relaxed), "caught_up": caught_up.load(Ordering::Relaxed),
+              "failed": failed.load(Ordering::Relaxed),
               "closed_after_complete": closed, "live_events_received": delays.len(), "delivery": summary(delays),
               "service_rss_kib_idle": idle.map(|m| m.1), "service_rss_kib_open": open_mem.map(|m| m.1),
               "service_kib_per_stream": per_stream}),
@@ -342,9 +351,12 @@ async fn read_stream(
     client: reqwest::Client,
     url: String,
     id: String,
-    connected: Arc<AtomicU64>,
-    failed: Arc<AtomicU64>,
-    live: Arc<AtomicBool>,
+    (connected, caught_up, failed, live_from): (
+        Arc<AtomicU64>,
+        Arc<AtomicU64>,
+        Arc<AtomicU64>,
+        Arc<AtomicU64>,
+    ),
 ) -> (Vec<u64>, bool) {
     let mut delays = Vec::new();
     let response = match client.get(format!("{url}/v1/stream/{id}")).send().await {
@@ -364,11 +376,14 @@ async fn read_stream(
         while let Some(end) = buffer.find("\n\n") {
             let frame: String = buffer.drain(..end + 2).collect();
             completed |= frame.contains("event: complete");
+            if frame.contains("\"approval_data\"") {
+                caught_up.fetch_add(1, Ordering::Relaxed);
+            }
             let id_ms = frame
                 .lines()
                 .find_map(|l| l.strip_prefix("id: "))
                 .and_then(|id| id.split('-').next()?.parse::<u64>().ok());
-            if let (Some(ms), true) = (id_ms, live.load(Ordering::Relaxed)) {
+            if let Some(ms) = id_ms.filter(|ms| *ms >= live_from.load(Ordering::Relaxed)) {
                 delays.push(received.saturating_sub(ms) * 1000);
             }
         }

@@ -391,11 +391,18 @@ impl Drop for RedisStore {
     }
 }
 
+/// States at least this large (a finished plan) are deflated.
+const COMPRESS_ABOVE: usize = 4096;
+
 /// The job as stored: deflated JSON. A finished job's state is mostly its
 /// plan, which deflates about 4×, and Redis memory per job is what bounds
 /// how many jobs one Redis keeps for a day.
 fn encode_state(job: &Job) -> Result<Vec<u8>, StoreError> {
     let json = serde_json::to_vec(job).map_err(corrupt)?;
+    // A small state (a job in progress) is not worth an encoder per write.
+    if json.len() < COMPRESS_ABOVE {
+        return Ok(json);
+    }
     let mut encoder = DeflateEncoder::new(Vec::with_capacity(json.len() / 3), Compression::fast());
     encoder.write_all(&json).map_err(corrupt)?;
     encoder.finish().map_err(corrupt)
