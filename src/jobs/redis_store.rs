@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -413,7 +413,12 @@ fn decode_state(bytes: &[u8]) -> Result<Job, StoreError> {
     if bytes.first() == Some(&b'{') {
         return serde_json::from_slice(bytes).map_err(corrupt);
     }
-    serde_json::from_reader(DeflateDecoder::new(bytes)).map_err(corrupt)
+    // Inflate first: serde_json parses a slice several times faster than a reader.
+    let mut json = Vec::with_capacity(bytes.len() * 4);
+    DeflateDecoder::new(bytes)
+        .read_to_end(&mut json)
+        .map_err(corrupt)?;
+    serde_json::from_slice(&json).map_err(corrupt)
 }
 
 fn parse_lease(entry_id: String, fields: &[String]) -> Option<Lease> {

@@ -373,3 +373,58 @@ fn backoff(retry: u32) -> Duration {
 fn snippet(text: &str) -> String {
     text.chars().take(300).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a reply body as `attempt` does: content, usage, model.
+    fn read(body: &str) -> (String, Usage, Option<String>) {
+        let reply: ChatResponse = serde_json::from_str(body).expect("a chat completion");
+        let content = reply
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .unwrap_or_default();
+        (content, reply.usage.unwrap_or_default(), reply.model)
+    }
+
+    /// The answer shapes the supported servers document: extra fields
+    /// (`refusal`, `logprobs`, `system_fingerprint`, llama.cpp's `timings`)
+    /// are ignored; a missing `usage` counts as zero.
+    #[test]
+    fn replies_of_each_supported_server_are_read() {
+        let openai = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini-2024-07-18",
+            "choices":[{"index":0,"message":{"role":"assistant","content":"{\"a\":1}","refusal":null},"logprobs":null,"finish_reason":"stop"}],
+            "usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp_1"}"#;
+        let gemini = r#"{"choices":[{"finish_reason":"stop","index":0,"message":{"content":"```json\n{\"a\":1}\n```","role":"assistant"}}],
+            "created":1,"model":"gemini-2.0-flash","object":"chat.completion","usage":{"completion_tokens":5,"prompt_tokens":10,"total_tokens":15}}"#;
+        let ollama = r#"{"id":"chatcmpl-2","object":"chat.completion","created":1,"model":"llama3.1","system_fingerprint":"fp_ollama",
+            "choices":[{"index":0,"message":{"role":"assistant","content":"{\"a\":1}"},"finish_reason":"stop"}],
+            "usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}"#;
+        let llama_cpp = r#"{"choices":[{"finish_reason":"stop","index":0,"message":{"content":"{\"a\":1}","role":"assistant"}}],
+            "created":1,"model":"gpt-3.5-turbo","object":"chat.completion","usage":{"completion_tokens":5,"prompt_tokens":10,"total_tokens":15},
+            "id":"chatcmpl-3","timings":{"prompt_n":10,"predicted_n":5,"predicted_per_second":40.0}}"#;
+        let no_usage = r#"{"choices":[{"message":{"role":"assistant","content":"{\"a\":1}"}}]}"#;
+        for body in [openai, gemini, ollama, llama_cpp] {
+            let (content, usage, model) = read(body);
+            let value: Value = parse_reply(&content).expect("JSON content, fenced or not");
+            assert_eq!(value, json!({"a": 1}));
+            assert_eq!((usage.prompt_tokens, usage.completion_tokens), (10, 5));
+            assert!(model.is_some());
+        }
+        let (content, usage, _) = read(no_usage);
+        assert_eq!(parse_reply::<Value>(&content).unwrap(), json!({"a": 1}));
+        assert_eq!(usage, Usage::default());
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_stays_capped() {
+        for retry in 1..10 {
+            let wait = backoff(retry);
+            let cap = Duration::from_millis(500) * 2u32.pow((retry - 1).min(4));
+            assert!(wait <= cap && wait >= cap / 2, "retry {retry}: {wait:?}");
+        }
+    }
+}
