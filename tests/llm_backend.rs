@@ -28,30 +28,6 @@ async fn app_with(llm: &FakeLlm, extra: &[(&str, &str)]) -> TestApp {
     spawn_app(&vars).await
 }
 
-async fn plan(app: &TestApp, body: Value) -> String {
-    let response = app.post_json("/v1/plan", &body).await;
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    response.json::<Value>().await.unwrap()["job_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-async fn finished(app: &TestApp, id: &str) -> Value {
-    support::wait_for(&format!("job {id} to finish"), WAIT, || async {
-        let s: Value = app
-            .get(&format!("/v1/status/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        ["completed", "failed", "cancelled"]
-            .contains(&s["status"].as_str().unwrap_or(""))
-            .then_some(s)
-    })
-    .await
-}
-
 fn tokyo() -> Value {
     json!({"user_id": "u1", "query": "Five days eating my way through Tokyo with my partner, flying from Los Angeles"})
 }
@@ -60,8 +36,8 @@ fn tokyo() -> Value {
 async fn each_agent_makes_one_grounded_structured_call() {
     let llm = FakeLlm::start().await;
     let app = app_with(&llm, &[]).await;
-    let id = plan(&app, tokyo()).await;
-    let status = finished(&app, &id).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
     assert_eq!(status["status"], "completed", "{status}");
 
     let requests = llm.requests();
@@ -120,8 +96,8 @@ async fn an_invalid_answer_gets_one_repair_attempt() {
         "Sure! Here is your trip: Tokyo, 5 days".into(),
     )]);
     let app = app_with(&llm, &[]).await;
-    let id = plan(&app, tokyo()).await;
-    assert_eq!(finished(&app, &id).await["status"], "completed");
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    assert_eq!(app.wait_finished(&id).await["status"], "completed");
     let intake = llm.requests_for("trip_request");
     assert_eq!(intake.len(), 2);
     let repair = intake[1]["messages"].as_array().unwrap();
@@ -158,8 +134,8 @@ async fn an_answer_still_invalid_after_repair_fails_the_job_clearly() {
         .to_string();
     llm.script([Reply::Content(atlantis.clone()), Reply::Content(atlantis)]);
     let app = app_with(&llm, &[]).await;
-    let id = plan(&app, tokyo()).await;
-    let status = finished(&app, &id).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
     assert_eq!(status["status"], "failed");
     assert_eq!(status["error"]["code"], "llm_failed");
     let message = status["error"]["message"].as_str().unwrap();
@@ -174,8 +150,8 @@ async fn rate_limits_are_retried_after_the_server_says() {
     let llm = FakeLlm::start().await;
     llm.script([Reply::Status(429, Some(1))]);
     let app = app_with(&llm, &[]).await;
-    let id = plan(&app, tokyo()).await;
-    assert_eq!(finished(&app, &id).await["status"], "completed");
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    assert_eq!(app.wait_finished(&id).await["status"], "completed");
     let intake = llm.requests_for("trip_request");
     assert_eq!(intake.len(), 2);
     let gap =
@@ -188,8 +164,8 @@ async fn server_errors_are_retried_with_backoff() {
     let llm = FakeLlm::start().await;
     llm.script([Reply::Status(500, None), Reply::Status(503, None)]);
     let app = app_with(&llm, &[]).await;
-    let id = plan(&app, tokyo()).await;
-    assert_eq!(finished(&app, &id).await["status"], "completed");
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    assert_eq!(app.wait_finished(&id).await["status"], "completed");
     assert_eq!(llm.requests_for("trip_request").len(), 3);
 
     let failing = FakeLlm::start().await;
@@ -199,8 +175,8 @@ async fn server_errors_are_retried_with_backoff() {
         Reply::Status(500, None),
     ]);
     let app = app_with(&failing, &[]).await;
-    let id = plan(&app, tokyo()).await;
-    let status = finished(&app, &id).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
     assert_eq!(status["error"]["code"], "llm_failed");
     assert!(status["error"]["message"].as_str().unwrap().contains("500"));
 }
@@ -214,8 +190,8 @@ async fn a_call_that_hangs_times_out_and_fails_the_job() {
     ]);
     let app = app_with(&llm, &[("LLM_TIMEOUT_SECS", "1"), ("LLM_MAX_RETRIES", "1")]).await;
     let started = Instant::now();
-    let id = plan(&app, tokyo()).await;
-    let status = finished(&app, &id).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
     assert_eq!(status["status"], "failed");
     assert!(
         status["error"]["message"]
@@ -234,8 +210,8 @@ async fn a_call_that_hangs_times_out_and_fails_the_job() {
 async fn the_job_token_budget_is_enforced() {
     let llm = FakeLlm::start().await;
     let app = app_with(&llm, &[]).await;
-    let id = plan(&app, json!({"user_id": "u1", "query": "Tokyo for 5 days", "constraints": {"budget_tokens": 500}})).await;
-    let status = finished(&app, &id).await;
+    let id = app.start_job("/v1/plan", json!({"user_id": "u1", "query": "Tokyo for 5 days", "constraints": {"budget_tokens": 500}})).await;
+    let status = app.wait_finished(&id).await;
     assert_eq!(status["status"], "failed");
     assert_eq!(status["error"]["code"], "token_budget_exceeded");
     assert!(
@@ -255,8 +231,8 @@ async fn servers_without_json_schema_get_json_object() {
     let llm = FakeLlm::start().await;
     llm.reject_json_schema();
     let app = app_with(&llm, &[]).await;
-    let id = plan(&app, tokyo()).await;
-    assert_eq!(finished(&app, &id).await["status"], "completed");
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    assert_eq!(app.wait_finished(&id).await["status"], "completed");
     let requests = llm.requests();
     assert_eq!(requests[0]["response_format"]["type"], "json_schema");
     assert!(
@@ -277,7 +253,7 @@ async fn cancelling_a_job_stops_its_in_flight_calls_and_frees_the_worker() {
         Reply::Hold(held.clone()),
     ]);
     let app = app_with(&llm, &[("WORKER_CONCURRENCY", "1")]).await;
-    let id = plan(&app, tokyo()).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
     support::wait_for("three agent calls in flight", WAIT, || async {
         (llm.requests().len() >= 4).then_some(())
     })
@@ -296,8 +272,8 @@ async fn cancelling_a_job_stops_its_in_flight_calls_and_frees_the_worker() {
         .unwrap();
     assert_eq!(cancel.status(), StatusCode::OK);
     // The only worker slot is free again although the held calls never answered.
-    let next = plan(&app, tokyo()).await;
-    assert_eq!(finished(&app, &next).await["status"], "completed");
+    let next = app.start_job("/v1/plan", tokyo()).await;
+    assert_eq!(app.wait_finished(&next).await["status"], "completed");
     let status: Value = app
         .get(&format!("/v1/status/{id}"))
         .await

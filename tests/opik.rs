@@ -29,31 +29,6 @@ async fn traced_app(opik: &FakeOpik, extra: &[(&str, &str)]) -> TestApp {
     spawn_app(&vars).await
 }
 
-async fn start(app: &TestApp, body: Value) -> String {
-    let response = app.post_json("/v1/plan", &body).await;
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    response.json::<Value>().await.unwrap()["job_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-async fn status(app: &TestApp, id: &str) -> Value {
-    app.get(&format!("/v1/status/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn wait_status(app: &TestApp, id: &str, wanted: &str) -> Value {
-    wait_for(&format!("job {id} to be {wanted}"), WAIT, || async {
-        let s = status(app, id).await;
-        (s["status"] == wanted).then_some(s)
-    })
-    .await
-}
-
 fn trace_id_of(status: &Value) -> String {
     let url = status["opik_trace_url"].as_str().expect("opik_trace_url");
     let (_, rest) = url.split_once("trace_id=").expect("a trace_id parameter");
@@ -113,16 +88,17 @@ async fn a_job_becomes_a_trace_with_a_span_per_stage_agent_and_llm_call() {
         &[("LLM_BASE_URL", &llm.url), ("LLM_MODEL", "fake-model")],
     )
     .await;
-    let id = start(
-        &app,
-        json!({
-            "user_id": "u1", "session_id": "chat-42",
-            "query": "Plan a 5-day trip to Tokyo for 2 people, we love food",
-            "constraints": {"departure_city": "LAX"}
-        }),
-    )
-    .await;
-    let done = wait_status(&app, &id, "completed").await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({
+                "user_id": "u1", "session_id": "chat-42",
+                "query": "Plan a 5-day trip to Tokyo for 2 people, we love food",
+                "constraints": {"departure_city": "LAX"}
+            }),
+        )
+        .await;
+    let done = app.wait_status(&id, "completed").await;
     let trace_id = trace_id_of(&done);
     let trace = wait_trace_at(&opik, &trace_id, "completed").await;
 
@@ -223,12 +199,13 @@ async fn with_a_key_requests_carry_it_bare_and_the_knowledge_backend_makes_no_ll
         ],
     )
     .await;
-    let id = start(
-        &app,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    let trace_id = trace_id_of(&app.wait_status(&id, "completed").await);
     wait_trace_at(&opik, &trace_id, "completed").await;
 
     let spans = opik.spans();
@@ -249,10 +226,15 @@ async fn the_status_links_the_trace_as_soon_as_the_job_runs() {
     let release = std::sync::Arc::new(tokio::sync::Notify::new());
     llm.script([Reply::Hold(release.clone())]);
     let app = traced_app(&opik, &[("LLM_BASE_URL", &llm.url)]).await;
-    let id = start(&app, json!({"user_id": "u1", "query": "5 days in Tokyo"})).await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "5 days in Tokyo"}),
+        )
+        .await;
 
     let running = wait_for("the trace link", WAIT, || async {
-        let s = status(&app, &id).await;
+        let s = app.status(&id).await;
         s["opik_trace_url"].is_string().then_some(s)
     })
     .await;
@@ -270,13 +252,13 @@ async fn the_status_links_the_trace_as_soon_as_the_job_runs() {
     .await;
     assert!(started["end_time"].is_null() && started["output"].is_null());
     assert_eq!(
-        status(&app, &id).await["status"],
+        app.status(&id).await["status"],
         "planning",
         "still held in intake"
     );
 
     release.notify_one();
-    wait_status(&app, &id, "completed").await;
+    app.wait_status(&id, "completed").await;
     wait_trace_at(&opik, &trace_id, "completed").await;
     assert_valid(&opik, None, "default");
 }
@@ -285,12 +267,13 @@ async fn the_status_links_the_trace_as_soon_as_the_job_runs() {
 async fn feedback_is_stored_on_the_job_and_sent_as_a_user_rating_score() {
     let opik = FakeOpik::start().await;
     let app = traced_app(&opik, &[]).await;
-    let id = start(
-        &app,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    let trace_id = trace_id_of(&app.wait_status(&id, "completed").await);
 
     for (rating, comment) in [(4, "great hotels"), (2, "too pricey")] {
         let response = app
@@ -330,12 +313,13 @@ async fn a_batch_answered_500_is_sent_again_and_nothing_is_lost() {
     let opik = FakeOpik::start().await;
     opik.script([Answer::status(500), Answer::status(503)]);
     let app = traced_app(&opik, &[]).await;
-    let id = start(
-        &app,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    let trace_id = trace_id_of(&app.wait_status(&id, "completed").await);
     wait_trace_at(&opik, &trace_id, "completed").await;
     let spans = wait_for("every span", WAIT, || async {
         let spans = opik.spans();
@@ -364,12 +348,13 @@ async fn a_429_waits_for_ratelimit_reset_before_sending_again() {
         headers: vec![("ratelimit-reset", "1".into())],
     }]);
     let app = traced_app(&opik, &[]).await;
-    let id = start(
-        &app,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    let trace_id = trace_id_of(&app.wait_status(&id, "completed").await);
     wait_trace_at(&opik, &trace_id, "completed").await;
 
     let requests = opik.requests();
@@ -386,12 +371,13 @@ async fn a_429_waits_for_ratelimit_reset_before_sending_again() {
 /// The job's time from submission to its `complete` event.
 async fn time_a_job(app: &TestApp) -> Duration {
     let started = Instant::now();
-    let id = start(
-        app,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    wait_status(app, &id, "completed").await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    app.wait_status(&id, "completed").await;
     started.elapsed()
 }
 
@@ -443,12 +429,13 @@ async fn with_opik_down_jobs_complete_at_normal_speed_and_drops_are_counted() {
     );
     assert_eq!(health["services"]["redis"], "healthy");
 
-    let id = start(
-        &app,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    wait_status(&app, &id, "completed").await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    app.wait_status(&id, "completed").await;
     let feedback = app
         .post_json("/v1/feedback", &json!({"job_id": id, "rating": 5}))
         .await;
@@ -478,12 +465,13 @@ async fn health_reports_opik_healthy_or_not_configured() {
     let health: Value = untraced.get("/health").await.json().await.unwrap();
     assert_eq!(health["services"]["opik"], "not_configured");
     assert_eq!(health["status"], "healthy");
-    let id = start(
-        &untraced,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    assert!(wait_status(&untraced, &id, "completed").await["opik_trace_url"].is_null());
+    let id = untraced
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    assert!(untraced.wait_status(&id, "completed").await["opik_trace_url"].is_null());
 }
 
 #[tokio::test]
@@ -491,12 +479,13 @@ async fn graceful_shutdown_sends_what_is_still_queued() {
     let opik = FakeOpik::start().await;
     // No timed flush during the test: only shutdown can send.
     let app = traced_app(&opik, &[("OPIK_FLUSH_INTERVAL_MS", "600000")]).await;
-    let id = start(
-        &app,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    let trace_id = trace_id_of(&wait_status(&app, &id, "completed").await);
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    let trace_id = trace_id_of(&app.wait_status(&id, "completed").await);
     let feedback = app
         .post_json("/v1/feedback", &json!({"job_id": id, "rating": 3}))
         .await;
@@ -517,12 +506,13 @@ async fn graceful_shutdown_sends_what_is_still_queued() {
 async fn batches_hold_at_most_1000_items() {
     let opik = FakeOpik::start().await;
     let app = traced_app(&opik, &[("OPIK_FLUSH_INTERVAL_MS", "600000")]).await;
-    let id = start(
-        &app,
-        json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
-    )
-    .await;
-    wait_status(&app, &id, "completed").await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    app.wait_status(&id, "completed").await;
     for _ in 0..1001 {
         let response = app
             .post_json("/v1/feedback", &json!({"job_id": id, "rating": 5}))
@@ -545,12 +535,13 @@ async fn batches_hold_at_most_1000_items() {
 async fn a_run_resumed_after_approval_continues_the_same_trace() {
     let opik = FakeOpik::start().await;
     let app = traced_app(&opik, &[]).await;
-    let id = start(
-        &app,
-        json!({"user_id": "u1", "query": "5 days in Tokyo under $100"}),
-    )
-    .await;
-    let paused = wait_status(&app, &id, "waiting_approval").await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "5 days in Tokyo under $100"}),
+        )
+        .await;
+    let paused = app.wait_status(&id, "waiting_approval").await;
     let trace_id = trace_id_of(&paused);
     let parked = wait_trace_at(&opik, &trace_id, "waiting_approval").await;
     assert_eq!(
@@ -563,7 +554,7 @@ async fn a_run_resumed_after_approval_continues_the_same_trace() {
         .post_json("/v1/approve", &json!({"job_id": id, "approved": true}))
         .await;
     assert_eq!(approve.status(), StatusCode::OK);
-    let done = wait_status(&app, &id, "completed").await;
+    let done = app.wait_status(&id, "completed").await;
     assert_eq!(trace_id_of(&done), trace_id, "the link does not change");
     let last = wait_trace_at(&opik, &trace_id, "completed").await;
     assert!(
@@ -656,7 +647,7 @@ async fn a_job_taken_over_after_its_worker_died_continues_the_same_trace() {
     held.notify_waiters();
 
     let survivor = support::app::spawn_app_with(support::app::test_vars(&prefix, &traced)).await;
-    let done = wait_status(&survivor, &job.id.to_string(), "completed").await;
+    let done = survivor.wait_status(&job.id.to_string(), "completed").await;
     let trace_id = trace_id_of(&done);
     assert_eq!(
         first_spans[0]["trace_id"],

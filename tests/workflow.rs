@@ -13,36 +13,11 @@ use support::sse::{Frame, SseReader};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-async fn start(app: &TestApp, path: &str, body: Value) -> String {
-    let response = app.post_json(path, &body).await;
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    response.json::<Value>().await.unwrap()["job_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn stream_to_end(app: &TestApp, id: &str) -> Vec<Frame> {
     SseReader::open(app.client.get(app.url(&format!("/v1/stream/{id}"))))
         .await
         .events_until_closed(WAIT)
         .await
-}
-
-async fn status(app: &TestApp, id: &str) -> Value {
-    app.get(&format!("/v1/status/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn wait_status(app: &TestApp, id: &str, wanted: &str) -> Value {
-    support::wait_for(&format!("job {id} to be {wanted}"), WAIT, || async {
-        let s = status(app, id).await;
-        (s["status"] == wanted).then_some(s)
-    })
-    .await
 }
 
 fn statuses(frames: &[Frame]) -> Vec<String> {
@@ -61,16 +36,16 @@ fn statuses(frames: &[Frame]) -> Vec<String> {
 #[tokio::test]
 async fn a_plan_runs_every_stage_and_completes_with_a_day_by_day_plan() {
     let app = spawn_app(&[]).await;
-    let id = start(
-        &app,
-        "/v1/plan",
-        json!({
-            "user_id": "u1",
-            "query": "Plan a 5-day trip to Tokyo for 2 people, we love food and temples",
-            "constraints": {"departure_city": "LAX"}
-        }),
-    )
-    .await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({
+                "user_id": "u1",
+                "query": "Plan a 5-day trip to Tokyo for 2 people, we love food and temples",
+                "constraints": {"departure_city": "LAX"}
+            }),
+        )
+        .await;
     let frames = stream_to_end(&app, &id).await;
 
     assert_eq!(
@@ -206,7 +181,7 @@ async fn a_plan_runs_every_stage_and_completes_with_a_day_by_day_plan() {
             frame.json()
         );
     }
-    let s = status(&app, &id).await;
+    let s = app.status(&id).await;
     assert_eq!(s["status"], "completed");
     assert!(
         s["tasks"]
@@ -228,12 +203,12 @@ async fn a_plan_runs_every_stage_and_completes_with_a_day_by_day_plan() {
 #[tokio::test]
 async fn over_budget_pauses_for_approval_and_completes_once_approved() {
     let app = spawn_app(&[]).await;
-    let id = start(&app, "/v1/plan", json!({
+    let id = app.start_job("/v1/plan", json!({
         "user_id": "u1", "query": "A week in Paris", "constraints": {"budget_usd": 300, "departure_city": "JFK"}
     }))
     .await;
     let mut stream = SseReader::open(app.client.get(app.url(&format!("/v1/stream/{id}")))).await;
-    let paused = wait_status(&app, &id, "waiting_approval").await;
+    let paused = app.wait_status(&id, "waiting_approval").await;
     assert_eq!(paused["progress"]["current_state"], "approval");
     let data = &paused["approval"]["approval_data"];
     assert_eq!(data["reason"], "budget_override");
@@ -279,18 +254,18 @@ async fn over_budget_pauses_for_approval_and_completes_once_approved() {
 #[tokio::test]
 async fn rejecting_an_over_budget_plan_cancels_it() {
     let app = spawn_app(&[]).await;
-    let id = start(
-        &app,
-        "/v1/plan",
-        json!({"user_id": "u1", "query": "5 days in London under $100"}),
-    )
-    .await;
-    wait_status(&app, &id, "waiting_approval").await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "5 days in London under $100"}),
+        )
+        .await;
+    app.wait_status(&id, "waiting_approval").await;
     let reject = app
         .post_json("/v1/approve", &json!({"job_id": id, "approved": false}))
         .await;
     assert_eq!(reject.status(), StatusCode::OK);
-    let s = status(&app, &id).await;
+    let s = app.status(&id).await;
     assert_eq!(s["status"], "cancelled");
     let frames = stream_to_end(&app, &id).await;
     assert_eq!(frames.last().unwrap().json()["status"], "cancelled");
@@ -299,13 +274,13 @@ async fn rejecting_an_over_budget_plan_cancels_it() {
 #[tokio::test]
 async fn an_unanswered_approval_expires_and_cancels_the_job() {
     let app = spawn_app(&[("APPROVAL_TIMEOUT_SECS", "1")]).await;
-    let id = start(
-        &app,
-        "/v1/plan",
-        json!({"user_id": "u1", "query": "5 days in Tokyo under $100"}),
-    )
-    .await;
-    let s = wait_status(&app, &id, "cancelled").await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "5 days in Tokyo under $100"}),
+        )
+        .await;
+    let s = app.wait_status(&id, "cancelled").await;
     assert_eq!(s["error"]["code"], "approval_expired");
     assert!(
         s["error"]["message"]
@@ -322,7 +297,7 @@ async fn an_unanswered_approval_expires_and_cancels_the_job() {
 #[tokio::test]
 async fn a_plan_without_a_budget_never_pauses() {
     let app = spawn_app(&[]).await;
-    let id = start(&app, "/v1/plan", json!({"user_id": "u1", "query": "Two weeks in Reykjavik, luxury", "constraints": {"travelers": 4}})).await;
+    let id = app.start_job("/v1/plan", json!({"user_id": "u1", "query": "Two weeks in Reykjavik, luxury", "constraints": {"travelers": 4}})).await;
     let frames = stream_to_end(&app, &id).await;
     assert!(!statuses(&frames).contains(&"waiting_approval".to_string()));
     assert_eq!(frames.last().unwrap().event(), "complete");
@@ -338,12 +313,12 @@ async fn a_plan_without_a_budget_never_pauses() {
 #[tokio::test]
 async fn an_unknown_destination_fails_with_an_error_event_and_closes_the_stream() {
     let app = spawn_app(&[]).await;
-    let id = start(
-        &app,
-        "/v1/plan",
-        json!({"user_id": "u1", "query": "A relaxing week somewhere nice"}),
-    )
-    .await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A relaxing week somewhere nice"}),
+        )
+        .await;
     let frames = stream_to_end(&app, &id).await;
     let last = frames.last().unwrap();
     assert_eq!(last.event(), "error");
@@ -353,7 +328,7 @@ async fn an_unknown_destination_fails_with_an_error_event_and_closes_the_stream(
         message.contains("constraints.destination"),
         "says how to fix it: {message}"
     );
-    let s = status(&app, &id).await;
+    let s = app.status(&id).await;
     assert_eq!(s["status"], "failed");
     assert_eq!(s["error"]["code"], "unknown_destination");
     assert!(s["completed_at"].is_string());
@@ -388,12 +363,12 @@ async fn each_trigger_type_produces_a_suggestion_with_a_full_plan() {
         ("weekend_idea", json!({"destination": "Hoi An"})),
     ];
     for (trigger, context) in cases {
-        let id = start(
-            &app,
-            "/v1/suggest",
-            json!({"user_id": "u2", "trigger_type": trigger, "context": context}),
-        )
-        .await;
+        let id = app
+            .start_job(
+                "/v1/suggest",
+                json!({"user_id": "u2", "trigger_type": trigger, "context": context}),
+            )
+            .await;
         let frames = stream_to_end(&app, &id).await;
         let last = frames.last().unwrap();
         assert_eq!(last.event(), "complete", "{trigger}: {:?}", last);
@@ -433,15 +408,15 @@ async fn each_trigger_type_produces_a_suggestion_with_a_full_plan() {
             _ => assert_eq!(result["destinations"][0]["city"], "Hoi An"),
         }
     }
-    let id = start(
-        &app,
-        "/v1/suggest",
-        json!({"user_id": "u2", "trigger_type": "mystery", "context": {"x": 1}}),
-    )
-    .await;
+    let id = app
+        .start_job(
+            "/v1/suggest",
+            json!({"user_id": "u2", "trigger_type": "mystery", "context": {"x": 1}}),
+        )
+        .await;
     let frames = stream_to_end(&app, &id).await;
     assert_eq!(frames.last().unwrap().event(), "error");
-    assert_eq!(status(&app, &id).await["error"]["code"], "unknown_trigger");
+    assert_eq!(app.status(&id).await["error"]["code"], "unknown_trigger");
     let listed: Value = app.get("/v1/jobs?user_id=u2").await.json().await.unwrap();
     assert_eq!(listed["jobs"].as_array().unwrap().len(), 5);
     assert!(

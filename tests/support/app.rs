@@ -9,6 +9,9 @@ use lotara::config::Config;
 use lotara::jobs::JobStore;
 use tokio_util::sync::CancellationToken;
 
+/// How long job-level waits may take before the test fails.
+const JOB_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -38,6 +41,47 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// Starts a job (`/v1/plan` or `/v1/suggest`), expecting 202; its id.
+    pub async fn start_job(&self, path: &str, body: serde_json::Value) -> String {
+        let response = self.post_json(path, &body).await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::ACCEPTED,
+            "{path} {body}"
+        );
+        let created: serde_json::Value = response.json().await.expect("JobResponse");
+        created["job_id"].as_str().expect("job_id").to_string()
+    }
+
+    /// `GET /v1/status/{id}` as JSON.
+    pub async fn status(&self, id: &str) -> serde_json::Value {
+        self.get(&format!("/v1/status/{id}"))
+            .await
+            .json()
+            .await
+            .expect("status JSON")
+    }
+
+    /// Waits (with a deadline) until the job has status `wanted`.
+    pub async fn wait_status(&self, id: &str, wanted: &str) -> serde_json::Value {
+        super::wait_for(&format!("job {id} to be {wanted}"), JOB_WAIT, || async {
+            let status = self.status(id).await;
+            (status["status"] == wanted).then_some(status)
+        })
+        .await
+    }
+
+    /// Waits (with a deadline) until the job is completed, failed or cancelled.
+    pub async fn wait_finished(&self, id: &str) -> serde_json::Value {
+        super::wait_for(&format!("job {id} to finish"), JOB_WAIT, || async {
+            let status = self.status(id).await;
+            ["completed", "failed", "cancelled"]
+                .contains(&status["status"].as_str().unwrap_or(""))
+                .then_some(status)
+        })
+        .await
     }
 
     /// Stops the app gracefully and waits for it to finish.
