@@ -12,13 +12,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
+use axum::http::header;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
+use tokio_stream::wrappers::IntervalStream;
 
 use super::AppState;
 use super::dto::ErrorResponse;
@@ -67,13 +69,6 @@ fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Ev
     }
 }
 
-fn to_frame(event: &Event) -> SseEvent {
-    SseEvent::default()
-        .id(event.id.to_string())
-        .event(event.kind.as_str())
-        .data(&event.data)
-}
-
 /// Stream a job's progress as Server-Sent Events.
 #[utoipa::path(get, path = "/v1/stream/{job_id}", tag = "jobs",
     params(
@@ -96,10 +91,11 @@ pub async fn stream_job(
         .await?
         .ok_or_else(|| ApiError::job_not_found(id))?;
 
-    let snapshot = SseEvent::default()
-        .event("state_change")
-        .data(json!({ "status": job.status, "current_state": job.stage }).to_string())
-        .retry(RETRY);
+    let snapshot = format!(
+        "event: state_change\ndata: {}\nretry: {}\n\n",
+        json!({ "status": job.status, "current_state": job.stage }),
+        RETRY.as_millis()
+    );
     // A finished job's log is complete: replay it and stop. Otherwise follow
     // it live until its terminal event.
     let events: BoxStream<'static, Result<Arc<Event>, StoreError>> = if job.status.is_terminal() {
@@ -109,7 +105,8 @@ pub async fn stream_job(
         jobs::follow(state.store.clone(), id, after).boxed()
     };
     // Ends right after the terminal event, without waiting on the source
-    // again (a live source would never yield another item).
+    // again (a live source would never yield another item). `None` marks
+    // the end for the keep-alive merge below.
     let open = OpenStream::new();
     let frames = stream::unfold(
         (events, false, open),
@@ -120,7 +117,7 @@ pub async fn stream_job(
             match events.next().await? {
                 Ok(event) => {
                     let ends = event.ends_stream();
-                    Some((Ok::<_, Infallible>(to_frame(&event)), (events, ends, open)))
+                    Some((Some(event.sse_frame()), (events, ends, open)))
                 }
                 Err(e) => {
                     // The client reconnects with its last id once we recover.
@@ -130,19 +127,26 @@ pub async fn stream_job(
             }
         },
     )
-    .take_until(state.shutdown.clone().cancelled_owned());
-    let body = stream::once(futures::future::ready(Ok(snapshot))).chain(frames);
-    let sse = Sse::new(body).keep_alive(
-        KeepAlive::new()
-            .interval(state.config.sse_keepalive)
-            .text("keep-alive"),
+    .take_until(state.shutdown.clone().cancelled_owned())
+    .chain(stream::once(futures::future::ready(None)));
+    let every = state.config.sse_keepalive;
+    let keep_alive = IntervalStream::new(tokio::time::interval_at(
+        tokio::time::Instant::now() + every,
+        every,
+    ))
+    .map(|_| Some(Bytes::from_static(b": keep-alive\n\n")));
+    let body = stream::once(futures::future::ready(Bytes::from(snapshot))).chain(
+        stream::select(frames, keep_alive)
+            .take_while(|frame| futures::future::ready(frame.is_some()))
+            .filter_map(futures::future::ready),
     );
-    Ok((
-        [(
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(
             HeaderName::from_static("x-accel-buffering"),
             HeaderValue::from_static("no"),
-        )],
-        sse,
-    )
-        .into_response())
+        )
+        .body(Body::from_stream(body.map(Ok::<_, Infallible>)))
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }

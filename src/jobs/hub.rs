@@ -132,6 +132,7 @@ mod tests {
             job_id,
             kind: EventKind::AgentOutput,
             data: "{}".into(),
+            frame: Default::default(),
         }
     }
 

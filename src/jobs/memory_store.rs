@@ -98,6 +98,7 @@ impl MemoryStore {
                 job_id,
                 kind: new.kind,
                 data: new.data,
+                frame: Default::default(),
             };
             stored.events.push_back(event.clone());
             while stored.events.len() > self.settings.event_log_cap {

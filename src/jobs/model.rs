@@ -4,6 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::sync::OnceLock;
+
+use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -361,15 +364,52 @@ impl NewEvent {
 }
 
 /// A logged event of one job.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Event {
     pub id: EventId,
     pub job_id: Uuid,
     pub kind: EventKind,
     pub data: String,
+    /// The SSE frame, encoded on first use: the hub shares one `Arc<Event>`
+    /// among all of a process's streams, so each event is encoded once per
+    /// process however many browsers receive it.
+    pub(super) frame: OnceLock<Bytes>,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        (self.id, self.job_id, self.kind, &self.data)
+            == (other.id, other.job_id, other.kind, &other.data)
+    }
 }
 
 impl Event {
+    pub fn new(id: EventId, job_id: Uuid, kind: EventKind, data: String) -> Self {
+        Self {
+            id,
+            job_id,
+            kind,
+            data,
+            frame: OnceLock::new(),
+        }
+    }
+
+    /// `id:`, `event:`, one `data:` line per line of data, blank line.
+    pub fn sse_frame(&self) -> Bytes {
+        self.frame
+            .get_or_init(|| {
+                let mut frame = format!("id: {}\nevent: {}\n", self.id, self.kind.as_str());
+                for line in self.data.split('\n') {
+                    frame.push_str("data: ");
+                    frame.push_str(line);
+                    frame.push('\n');
+                }
+                frame.push('\n');
+                Bytes::from(frame)
+            })
+            .clone()
+    }
+
     /// Whether a stream should close after this event: it is the last event a
     /// terminal transition writes (`complete`, `error`, or a cancellation).
     pub fn ends_stream(&self) -> bool {
@@ -403,6 +443,7 @@ mod tests {
             job_id: Uuid::nil(),
             kind,
             data: data.into(),
+            frame: Default::default(),
         };
         assert!(event(EventKind::Complete, "{}").ends_stream());
         assert!(event(EventKind::Error, r#"{"message":"x"}"#).ends_stream());

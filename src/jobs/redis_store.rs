@@ -360,6 +360,7 @@ impl RedisStore {
             job_id: job.id,
             kind: first_event.kind,
             data: first_event.data,
+            frame: Default::default(),
         }))
     }
 
@@ -445,6 +446,7 @@ fn parse_event(job_id: Uuid, id: &str, fields: &[String]) -> Result<Event, Store
         job_id,
         kind: field("k")?.parse().map_err(corrupt)?,
         data: field("d")?.clone(),
+        frame: Default::default(),
     })
 }
 
@@ -459,6 +461,7 @@ fn parse_published(payload: &str) -> Option<Event> {
         job_id,
         kind,
         data: parts.next()?.to_string(),
+        frame: Default::default(),
     })
 }
 
@@ -556,6 +559,7 @@ impl JobStore for RedisStore {
                                 job_id: id,
                                 kind: new.kind,
                                 data: new.data,
+                                frame: Default::default(),
                             })
                         })
                         .collect::<Result<Vec<_>, StoreError>>()?;
