@@ -468,13 +468,7 @@ async fn a_lock_left_by_a_killed_instance_does_not_stop_later_firings() {
     child.kill();
     let killed_at = Utc::now();
 
-    let client = redis::Client::open(support::redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let held: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}lock:price_check:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let held = support::scan_keys(&format!("{prefix}lock:price_check:*")).await;
     assert!(
         held.len() >= 2,
         "the dead replica left its claims: {held:?}"

@@ -309,12 +309,7 @@ async fn redis_keys_follow_the_documented_layout() {
         .unwrap();
     let client = redis::Client::open(support::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let mut keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    keys.sort();
+    let keys = support::scan_keys(&format!("{prefix}*")).await;
     let expected = [
         format!("{prefix}lock:price_check:{}", at.timestamp()),
         format!("{prefix}user:{{ann}}:watchlists"),

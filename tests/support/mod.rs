@@ -26,6 +26,37 @@ pub fn unique_prefix() -> String {
     format!("test:{}:", Uuid::new_v4().simple())
 }
 
+/// Every key matching `pattern` in the shared Redis, sorted. SCAN, not KEYS:
+/// the shared Redis may hold millions of other keys, and one KEYS call over
+/// them outlasts the client's response timeout.
+pub async fn scan_keys(pattern: &str) -> Vec<String> {
+    let client = redis::Client::open(redis_url()).expect("redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(10_000)
+            .query_async(&mut conn)
+            .await
+            .expect("SCAN");
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    keys.sort();
+    keys
+}
+
 /// Polls `check` until it returns `Some`, failing the test after `limit`.
 pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
 where
