@@ -111,18 +111,8 @@ async fn live_events_reach_subscribers_through_the_process_feed() {
         .unwrap();
     let job = Job::new("erin".into(), WorkflowMode::Reactive, JobRequest::default());
     store.create(&job, job.created_event()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let mut subscription = store.subscribe(job.id);
-    let marker = lotara::jobs::NewEvent::new(
-        lotara::jobs::EventKind::AgentOutput,
-        serde_json::json!({"key": "k", "value": 1}),
-    );
-    let written = store
-        .apply(job.id, &move |_: &mut Job| {
-            Ok(Change::event(marker.clone()))
-        })
-        .await
-        .unwrap();
+    let written = write_marker(&store, &job).await;
     let received = tokio::time::timeout(Duration::from_secs(5), subscription.recv())
         .await
         .expect("live event within 5 s")
@@ -142,16 +132,7 @@ async fn follow_delivers_live_events_after_the_replay() {
     store.create(&job, job.created_event()).await.unwrap();
     let mut events = Box::pin(lotara::jobs::follow(store.clone(), job.id, None));
     let first = events.next().await.unwrap().unwrap();
-    let marker = lotara::jobs::NewEvent::new(
-        lotara::jobs::EventKind::AgentOutput,
-        serde_json::json!({"key": "k", "value": 1}),
-    );
-    let written = store
-        .apply(job.id, &move |_: &mut Job| {
-            Ok(Change::event(marker.clone()))
-        })
-        .await
-        .unwrap();
+    let written = write_marker(&*store, &job).await;
     let live = tokio::time::timeout(Duration::from_secs(5), events.next())
         .await
         .expect("live event within 5 s")
@@ -159,4 +140,18 @@ async fn follow_delivers_live_events_after_the_replay() {
         .unwrap();
     assert!(first.id < live.id);
     assert_eq!(live.id, written.events[0].id);
+}
+
+/// Writes one `agent_output` event on the job; returns what was written.
+async fn write_marker(store: &dyn JobStore, job: &Job) -> lotara::jobs::Applied {
+    let marker = lotara::jobs::NewEvent::new(
+        lotara::jobs::EventKind::AgentOutput,
+        serde_json::json!({"key": "k", "value": 1}),
+    );
+    store
+        .apply(job.id, &move |_: &mut Job| {
+            Ok(Change::event(marker.clone()))
+        })
+        .await
+        .unwrap()
 }

@@ -190,7 +190,19 @@ impl RedisStore {
             prefix: settings.key_prefix.clone(),
         };
         let hub = EventHub::new();
-        let feed = tokio::spawn(run_feed(client, keys.channel(), hub.clone(), op));
+        let (live_tx, mut live_rx) = tokio::sync::watch::channel(false);
+        let feed = tokio::spawn(run_feed(client, keys.channel(), hub.clone(), op, live_tx));
+        // Subscribers registered before the feed's first SUBSCRIBE would be
+        // dropped by it (and have to re-read the log): the store is ready
+        // only once the feed is live.
+        let live = tokio::time::timeout(op * 2, live_rx.wait_for(|live| *live)).await;
+        if !matches!(live, Ok(Ok(_))) {
+            feed.abort();
+            return Err(StoreError::Unavailable(format!(
+                "event feed not subscribed within {:?}",
+                op * 2
+            )));
+        }
         let store = Self {
             conn,
             blocking,
@@ -468,7 +480,13 @@ fn parse_published(payload: &str) -> Option<Event> {
 /// The process's one subscription: forwards every published event to the
 /// hub, reconnecting after failures. After each (re)subscribe the hub drops
 /// its subscribers so they re-read the log and miss nothing from the gap.
-async fn run_feed(client: Client, channel: String, hub: EventHub, op_timeout: Duration) {
+async fn run_feed(
+    client: Client,
+    channel: String,
+    hub: EventHub,
+    op_timeout: Duration,
+    live: tokio::sync::watch::Sender<bool>,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let connected = tokio::time::timeout(op_timeout, async {
@@ -481,6 +499,7 @@ async fn run_feed(client: Client, channel: String, hub: EventHub, op_timeout: Du
             Ok(Ok(pubsub)) => {
                 backoff = Duration::from_millis(100);
                 hub.resync_all();
+                live.send_replace(true);
                 tracing::debug!(%channel, "event feed subscribed");
                 // Keep the sink: dropping it ends the connection's driver.
                 let (_sink, mut messages) = pubsub.split();
