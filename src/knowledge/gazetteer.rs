@@ -292,11 +292,11 @@ pub fn all_places() -> &'static [Place] {
 pub fn airport(iata: &str) -> Option<&'static Airport> {
     let code: [u8; 3] = iata.trim().as_bytes().try_into().ok()?;
     let code = code.map(|b| b.to_ascii_uppercase());
-    let airports = &gazetteer().airports;
-    airports
-        .binary_search_by(|a| a.iata.as_bytes().cmp(&code[..]))
+    let g = gazetteer();
+    g.airport_codes
+        .binary_search(&code)
         .ok()
-        .and_then(|i| airports.get(i))
+        .and_then(|i| g.airports.get(i))
 }
 
 /// Airports known by this name, without "Airport" or the city's name: "Heathrow",
@@ -693,6 +693,8 @@ struct Gazetteer {
     places: Vec<Place>,
     place_index: Index,
     airports: Vec<Airport>,
+    /// The airports' codes, in the same order: searched without touching the text.
+    airport_codes: Vec<[u8; 3]>,
     /// (latitude, index) of the scheduled airports, by latitude.
     scheduled: Vec<(f64, u32)>,
     airport_index: Index,
@@ -1044,6 +1046,11 @@ impl Loader {
         Gazetteer {
             places: self.places,
             place_index: self.place_index,
+            airport_codes: self
+                .airports
+                .iter()
+                .map(|a| a.iata.as_bytes().try_into().unwrap_or([0; 3]))
+                .collect(),
             airports: self.airports,
             scheduled,
             airport_index: self.airport_index,
