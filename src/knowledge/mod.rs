@@ -6,6 +6,7 @@
 mod costs;
 mod dataset;
 mod fares;
+pub mod gazetteer;
 mod geo;
 mod intake;
 mod itinerary;
