@@ -105,6 +105,10 @@ fn metrics_handle() -> PrometheusHandle {
 impl Application {
     pub async fn build(config: Config, role: Role) -> anyhow::Result<Self> {
         let config = Arc::new(config);
+        // The gazetteer and the dataset load once per process; do it before serving.
+        tokio::task::spawn_blocking(crate::knowledge::warm)
+            .await
+            .context("loading the bundled travel data")?;
         let store: Arc<dyn JobStore> =
             jobs::open_store(config.redis_url.as_deref(), config.store_settings())
                 .await

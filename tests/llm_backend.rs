@@ -128,11 +128,10 @@ async fn an_invalid_answer_gets_one_repair_attempt() {
 #[tokio::test]
 async fn an_answer_still_invalid_after_repair_fails_the_job_clearly() {
     let llm = FakeLlm::start().await;
-    let atlantis =
-        json!({"destinations": ["Atlantis"], "origin": null, "start_date": null, "days": 5,
+    let narnia = json!({"destinations": ["Narnia"], "origin": null, "start_date": null, "days": 5,
         "travelers": 1, "budget_usd": null, "interests": [], "tier": null})
-        .to_string();
-    llm.script([Reply::Content(atlantis.clone()), Reply::Content(atlantis)]);
+    .to_string();
+    llm.script([Reply::Content(narnia.clone()), Reply::Content(narnia)]);
     let app = app_with(&llm, &[]).await;
     let id = app.start_job("/v1/plan", tokyo()).await;
     let status = app.wait_finished(&id).await;
@@ -140,7 +139,7 @@ async fn an_answer_still_invalid_after_repair_fails_the_job_clearly() {
     assert_eq!(status["error"]["code"], "llm_failed");
     let message = status["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("Atlantis") && message.contains("after a repair attempt"),
+        message.contains("Narnia") && message.contains("after a repair attempt"),
         "{message}"
     );
 }

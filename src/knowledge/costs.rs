@@ -180,6 +180,9 @@ mod tests {
         budget: Option<f64>,
     ) -> TripRequest {
         TripRequest {
+            stay_days: Vec::new(),
+            budget_source: None,
+            wish: None,
             origin: Some("LAX".to_string()),
             destinations: destinations.iter().map(|d| d.to_string()).collect(),
             start_date: NaiveDate::from_ymd_opt(2027, 3, 10).unwrap(),

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::gazetteer;
+
 /// Comfort level of a trip; drives hotel class, meal spend and how people get around.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -216,8 +218,9 @@ fn destination_by_iata(code: &str) -> Option<&'static Destination> {
         .copied()
 }
 
-/// Resolves an IATA code, a destination (to the airport it is reached through) or an
-/// airport's own city/alias ("Chicago", "heathrow").
+/// Resolves an IATA code, a destination (to the airport it is reached through), an
+/// airport's own city/alias ("Chicago", "heathrow") or any city of the world gazetteer
+/// with a scheduled airport ("Denver", "Lyon", "Cần Thơ").
 pub fn find_airport(name_or_iata: &str) -> Option<&'static Airport> {
     let trimmed = name_or_iata.trim();
     if trimmed.len() == 3
@@ -229,14 +232,41 @@ pub fn find_airport(name_or_iata: &str) -> Option<&'static Airport> {
         return airport_by_iata(&dest.airport_iata);
     }
     let key = normalize_name(trimmed);
-    AIRPORT_NAMES.get(&key).and_then(|&i| airports().get(i))
+    if let Some(airport) = AIRPORT_NAMES.get(&key).and_then(|&i| airports().get(i)) {
+        return Some(airport);
+    }
+    gazetteer::places_named(trimmed)
+        .into_iter()
+        .find_map(|p| p.airports.first())
+        .and_then(|code| airport_by_iata(code))
 }
 
+/// The bundled airport, or else the gazetteer's (every scheduled airport in the world).
 fn airport_by_iata(code: &str) -> Option<&'static Airport> {
     airports()
         .iter()
         .find(|a| a.iata.eq_ignore_ascii_case(code))
+        .or_else(|| WORLD_AIRPORTS.get(code.to_ascii_uppercase().as_str()))
 }
+
+/// Gazetteer airports in the bundled shape, built once on first use.
+static WORLD_AIRPORTS: LazyLock<HashMap<&'static str, Airport>> = LazyLock::new(|| {
+    gazetteer::all_airports()
+        .iter()
+        .map(|a| {
+            let country = gazetteer::country(a.country_code).map_or(a.country_code, |c| c.name);
+            let airport = Airport {
+                iata: a.iata.to_string(),
+                city: a.city.to_string(),
+                country: country.to_string(),
+                lat: a.lat,
+                lon: a.lon,
+                aliases: Vec::new(),
+            };
+            (a.iata, airport)
+        })
+        .collect()
+});
 
 /// Latin letters with diacritics and the plain letter they fold to; covers Vietnamese
 /// and the common Western European, Turkish and Central European accents.
@@ -382,6 +412,62 @@ mod tests {
             );
             assert_eq!(d.country_code.len(), 2);
             assert!(d.aliases.iter().all(|a| *a == a.to_lowercase()), "{}", d.id);
+        }
+    }
+
+    #[test]
+    fn the_whole_dataset_is_sane() {
+        assert!(destinations().len() >= 200, "{}", destinations().len());
+        let mut ids: Vec<&str> = destinations().iter().map(|d| d.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), destinations().len(), "duplicate ids");
+        for d in destinations() {
+            for (m, c) in d.climate.iter().enumerate() {
+                let where_ = format!("{} month {}", d.id, m + 1);
+                assert!(c.low_c <= c.high_c, "{where_}");
+                assert!(
+                    (-40.0..=50.0).contains(&c.low_c) && (-30.0..=50.0).contains(&c.high_c),
+                    "{where_}"
+                );
+                assert!((0.0..=1500.0).contains(&c.rain_mm), "{where_}");
+                assert!(!c.summary.trim().is_empty(), "{where_}");
+            }
+            assert!(
+                d.nightly_usd.budget > 0.0 && d.daily_food_usd.budget > 0.0,
+                "{}",
+                d.id
+            );
+            assert!(
+                d.daily_food_usd.budget < d.daily_food_usd.mid
+                    && d.daily_food_usd.mid < d.daily_food_usd.luxury,
+                "{}",
+                d.id
+            );
+            assert!(d.daily_transport_usd > 0.0, "{}", d.id);
+            assert!(
+                !d.visa_note.is_empty() && !d.plug_type.is_empty() && !d.tipping.is_empty(),
+                "{}",
+                d.id
+            );
+            // Coordinates within the country: the arrival airport is in the same country
+            // and within a drive of the destination.
+            let airport = gazetteer::airport(&d.airport_iata)
+                .unwrap_or_else(|| panic!("{}: airport {} unknown", d.id, d.airport_iata));
+            // A cross-border gateway (Chamonix via Geneva) must say so.
+            assert!(
+                airport.country_code == d.country_code || d.gateway_note.is_some(),
+                "{}: airport in {}",
+                d.id,
+                airport.country_code
+            );
+            let km = crate::knowledge::great_circle_km(d.lat, d.lon, airport.lat, airport.lon);
+            assert!(km < 450.0, "{}: {km:.0} km from {}", d.id, d.airport_iata);
+            assert!(
+                gazetteer::country(&d.country_code).is_some(),
+                "{} country",
+                d.id
+            );
         }
     }
 

@@ -54,7 +54,13 @@ pub(crate) fn split_stays(req: &TripRequest) -> Vec<Stay> {
         .iter()
         .filter_map(|id| destination(id))
         .collect();
-    let counts = apportion(req.days, &vec![1; places.len()], 1);
+    // Lengths the traveller gave per stop ("3 days in Sapa, 2 in Hanoi") are kept.
+    let counts =
+        if req.stay_days.len() == places.len() && req.stay_days.iter().sum::<u32>() == req.days {
+            req.stay_days.clone()
+        } else {
+            apportion(req.days, &vec![1; places.len()], 1)
+        };
     let mut first_day = 0;
     let mut stays = Vec::new();
     for (destination, days) in places.into_iter().zip(counts) {
@@ -388,6 +394,9 @@ mod tests {
 
     pub(crate) fn request(destinations: &[&str], days: u32, interests: &[&str]) -> TripRequest {
         TripRequest {
+            stay_days: Vec::new(),
+            budget_source: None,
+            wish: None,
             origin: Some("LAX".to_string()),
             destinations: destinations.iter().map(|d| d.to_string()).collect(),
             start_date: NaiveDate::from_ymd_opt(2027, 3, 10).unwrap(),

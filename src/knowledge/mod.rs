@@ -8,6 +8,7 @@ mod dataset;
 mod fares;
 pub mod gazetteer;
 mod geo;
+mod inspiration;
 mod intake;
 mod itinerary;
 mod pretrip;
@@ -19,6 +20,16 @@ pub use dataset::{
 };
 pub use fares::{FlightQuote, estimate_fare_usd, quote_flight};
 pub use geo::great_circle_km;
-pub use intake::{IntakeError, TripRequest, parse_trip_request};
+pub use inspiration::{Candidate, rank_destinations};
+pub use intake::{
+    BudgetSource, IntakeError, TripRequest, Wish, convert_currency, known_currencies, normalize,
+    parse_trip_request, recognises_place, require_curated,
+};
 pub use itinerary::{DayPlan, PlannedActivity, plan_days};
+
+/// Loads the bundled tables now (about 0.1 s), so the first request does not wait.
+pub fn warm() {
+    gazetteer::warm();
+    let _ = destinations().len();
+}
 pub use pretrip::{PreTripAdvice, WeatherNote, pretrip_advice};

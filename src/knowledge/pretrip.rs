@@ -326,6 +326,9 @@ mod tests {
         interests: &[&str],
     ) -> TripRequest {
         TripRequest {
+            stay_days: Vec::new(),
+            budget_source: None,
+            wish: None,
             origin: None,
             destinations: destinations.iter().map(|d| d.to_string()).collect(),
             start_date: NaiveDate::from_ymd_opt(start.0, start.1, start.2).unwrap(),

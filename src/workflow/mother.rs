@@ -43,6 +43,9 @@ const TASKS: &[(&str, &str)] = &[
     ("pretrip_agent", "Prepare pre-trip advice"),
 ];
 
+/// Only for requests that name no destination.
+const INSPIRATION: (&str, &str) = ("inspiration_agent", "Choose where to go");
+
 /// The LLM token cap per job when the request sets no `budget_tokens`.
 pub const DEFAULT_BUDGET_TOKENS: u64 = 100_000;
 
@@ -101,7 +104,27 @@ impl MotherAgent {
             .await?;
 
         run.advance(Stage::Planning, None).await?;
+        // A request that names no destination ("somewhere warm in January") gets one
+        // chosen by the inspiration task; the runners-up go on the plan.
+        if trip.destinations.is_empty() {
+            run.register_tasks(&[INSPIRATION]).await?;
+        }
         run.register_tasks(TASKS).await?;
+        let (trip, alternatives) = if trip.destinations.is_empty() {
+            let chosen: agents::inspiration::Inspiration = run
+                .task(
+                    INSPIRATION.0,
+                    INSPIRATION.1,
+                    "inspiration",
+                    agents::inspiration::run(&ctx, &trip),
+                )
+                .await?;
+            let mut trip = trip;
+            trip.destinations = vec![chosen.chosen.destination.clone()];
+            (trip, chosen.alternatives)
+        } else {
+            (trip, Vec::new())
+        };
 
         run.advance(Stage::Execution, Some(JobStatus::Executing))
             .await?;
@@ -233,6 +256,8 @@ impl MotherAgent {
             }),
             suggestion: (job.mode == WorkflowMode::Proactive)
                 .then(|| suggestion(&job, &trip, &budget)),
+            budget_source: trip.budget_source.clone(),
+            alternatives,
         };
         let result =
             serde_json::to_value(&plan).map_err(|e| RunError::failed("internal", e.to_string()))?;

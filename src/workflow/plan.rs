@@ -5,7 +5,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::knowledge::{BudgetEstimate, DayPlan, FlightQuote, HotelStay, PreTripAdvice};
+use crate::knowledge::{
+    BudgetEstimate, BudgetSource, Candidate, DayPlan, FlightQuote, HotelStay, PreTripAdvice,
+};
 
 pub const ESTIMATE_NOTE: &str = "All prices are estimates from typical fares and price levels, not live quotes; check before booking.";
 
@@ -67,4 +69,12 @@ pub struct TripPlan {
     pub estimate_note: String,
     pub approval: Option<ApprovalRecord>,
     pub suggestion: Option<Suggestion>,
+    /// The budget as the traveller wrote it, when in another currency or per
+    /// person: the amount, the currency, the rate used and its date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_source: Option<BudgetSource>,
+    /// For a request that named no destination: the runners-up, each with why it
+    /// fits and its estimated total.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Candidate>,
 }

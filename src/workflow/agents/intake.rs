@@ -43,17 +43,13 @@ fn schema() -> Value {
             "interests": {"type": "array", "items": {"type": "string"}}, "tier": text}})
 }
 
+/// The model's place names must be places: any city, country or region our
+/// gazetteer knows (the same grammar then resolves them as it resolves the text).
 fn check(reading: &Reading) -> Result<(), String> {
     for name in &reading.destinations {
-        if knowledge::find_destination(name).is_none() {
-            let known: Vec<&str> = knowledge::destinations()
-                .iter()
-                .take(40)
-                .map(|d| d.city.as_str())
-                .collect();
+        if !knowledge::recognises_place(name) {
             return Err(format!(
-                "{name:?} is not a destination we know; use one of: {}",
-                known.join(", ")
+                "{name:?} is not a place we know; give a city (\"Da Nang\", \"Tokyo\"), a country or a region, as the traveller wrote it"
             ));
         }
     }
@@ -136,13 +132,9 @@ pub async fn run(
         Some(_) => read_with_llm(ctx, &query, &mut constraints).await?,
         None => false,
     };
-    let trip =
-        knowledge::parse_trip_request(&query, &constraints, ctx.today).map_err(|e| match e {
-            IntakeError::UnknownDestination { .. } => {
-                RunError::failed("unknown_destination", e.to_string())
-            }
-            other => RunError::failed("invalid_request", other.to_string()),
-        })?;
+    let trip = knowledge::parse_trip_request(&query, &constraints, ctx.today)
+        .and_then(|trip| knowledge::require_curated(&trip).map(|()| trip))
+        .map_err(|e: IntakeError| RunError::failed(e.code(), e.to_string()))?;
     let confidence = match (&ctx.llm, request.constraints.contains_key("destination")) {
         (_, true) => 0.95,
         (Some(_), false) if repaired => 0.75,
@@ -228,15 +220,20 @@ fn trigger_request(
                 .and_then(Value::as_i64)
                 .unwrap_or(gap_days.min(7));
             merged.insert("duration_days".into(), json!(wanted.clamp(1, gap_days)));
-            ensure_destination(&mut merged);
-            Ok(("Trip that fits a free window in my calendar".into(), merged))
+            // With no destination the inspiration step chooses one for the gap.
+            Ok((
+                "Suggest a trip that fits a free window in my calendar".into(),
+                merged,
+            ))
         }
         "budget_surplus" => {
             let surplus = number(context, "surplus_usd").ok_or_else(|| missing("`surplus_usd`"))?;
             merged.entry("budget_usd").or_insert(json!(surplus));
             merged.entry("duration_days").or_insert(json!(4));
-            ensure_destination(&mut merged);
-            Ok((format!("Trip within a surplus of ${surplus:.0}"), merged))
+            Ok((
+                format!("Suggest a trip within a surplus of ${surplus:.0}"),
+                merged,
+            ))
         }
         other => {
             // An unknown trigger still works when its context names a trip.
@@ -252,44 +249,5 @@ fn trigger_request(
                 })?;
             Ok((query, merged))
         }
-    }
-}
-
-/// Picks a destination when the trigger names none: the one whose
-/// attractions best match the stated interests, nearest the departure city.
-fn ensure_destination(constraints: &mut Map<String, Value>) {
-    if constraints.contains_key("destination") {
-        return;
-    }
-    let interests: Vec<String> = constraints
-        .get("interests")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_lowercase)
-                .collect()
-        })
-        .unwrap_or_default();
-    let origin = constraints
-        .get("departure_city")
-        .and_then(Value::as_str)
-        .and_then(knowledge::find_airport);
-    let score = |d: &knowledge::Destination| {
-        let matches = d
-            .attractions
-            .iter()
-            .filter(|a| interests.iter().any(|i| a.category.eq_ignore_ascii_case(i)))
-            .count() as f64;
-        let distance = origin.map_or(0.0, |o| {
-            knowledge::great_circle_km(o.lat, o.lon, d.lat, d.lon)
-        });
-        matches * 1000.0 - distance / 10.0 - d.nightly_usd.mid
-    };
-    if let Some(best) = knowledge::destinations()
-        .iter()
-        .max_by(|a, b| score(a).total_cmp(&score(b)))
-    {
-        constraints.insert("destination".into(), json!(best.city));
     }
 }

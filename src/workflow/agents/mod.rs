@@ -9,6 +9,7 @@ pub mod activities;
 pub mod cost;
 pub mod flights;
 pub mod hotels;
+pub mod inspiration;
 pub mod intake;
 pub mod pretrip;
 

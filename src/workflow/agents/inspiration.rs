@@ -1,0 +1,129 @@
+//! `inspiration_agent`: chooses where to go when the request names no single
+//! destination ("somewhere warm with beaches", "Europe in May", "Japan"), by the
+//! knowledge ranking of weather, interests, cost and distance. With an LLM, the
+//! model may reorder the ranking's top candidates and rewrite the reasons; every
+//! id and number stays the ranking's.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::{AgentContext, Ask};
+use crate::knowledge::{self, Candidate, TripRequest};
+use crate::workflow::run::{AgentOutput, RunError};
+
+/// How many runners-up a plan offers.
+pub const ALTERNATIVES: usize = 4;
+/// How many of the ranking's best the model may choose among.
+const SHORTLIST: usize = 8;
+
+const PROMPT: &str = "The traveller named no single destination. From the candidates, \
+    choose the one that best fits their request and list the others as alternatives, best \
+    first; rewrite each `why` as one friendly sentence from the given facts. Keep every \
+    destination id and estimated_total_usd as given.";
+
+/// The choice and the runners-up, each with why it fits and its estimated total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Inspiration {
+    pub chosen: Candidate,
+    pub alternatives: Vec<Candidate>,
+}
+
+fn schema() -> Value {
+    let candidate = json!({"type": "object",
+        "required": ["destination", "city", "country", "why", "estimated_total_usd", "score"],
+        "properties": {"destination": {"type": "string"}, "city": {"type": "string"},
+            "country": {"type": "string"}, "why": {"type": "string", "maxLength": 400},
+            "estimated_total_usd": {"type": "number"}, "score": {"type": "number"}}});
+    json!({"type": "object", "required": ["chosen", "alternatives"],
+        "properties": {"chosen": candidate, "alternatives": {"type": "array", "items": candidate, "maxItems": SHORTLIST}}})
+}
+
+/// The model may only reorder and re-word: ids from the shortlist, once each, with
+/// the ranking's own totals.
+fn check(shortlist: &[Candidate], answer: &Inspiration) -> Result<(), String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for c in std::iter::once(&answer.chosen).chain(&answer.alternatives) {
+        let Some(known) = shortlist.iter().find(|k| k.destination == c.destination) else {
+            return Err(format!("{:?} is not one of the candidates", c.destination));
+        };
+        if seen.contains(&c.destination.as_str()) {
+            return Err(format!("{:?} is listed twice", c.destination));
+        }
+        if (known.estimated_total_usd - c.estimated_total_usd).abs() > 1.0 {
+            return Err(format!(
+                "keep estimated_total_usd of {} at {}",
+                c.destination, known.estimated_total_usd
+            ));
+        }
+        if c.why.trim().is_empty() {
+            return Err(format!("give a reason for {}", c.destination));
+        }
+        seen.push(&c.destination);
+    }
+    let wanted = ALTERNATIVES.min(shortlist.len().saturating_sub(1));
+    if answer.alternatives.len() < wanted {
+        return Err(format!("list at least {wanted} alternatives"));
+    }
+    Ok(())
+}
+
+pub async fn run(
+    ctx: &AgentContext,
+    trip: &TripRequest,
+) -> Result<AgentOutput<Inspiration>, RunError> {
+    let ranked = knowledge::rank_destinations(trip, ctx.today);
+    let Some(best) = ranked.first().cloned() else {
+        return Err(RunError::failed(
+            "no_destination_fits",
+            no_fit_message(trip),
+        ));
+    };
+    let shortlist: Vec<Candidate> = ranked.iter().take(SHORTLIST).cloned().collect();
+    let draft = Inspiration {
+        chosen: best,
+        alternatives: ranked.iter().skip(1).take(ALTERNATIVES).cloned().collect(),
+    };
+    let confidence = if ranked.len() > 1 { 0.8 } else { 0.6 };
+    let reference = shortlist.clone();
+    ctx.refine(
+        Ask {
+            agent: "inspiration_agent",
+            instructions: PROMPT,
+            schema: schema(),
+            facts: json!({"request": trip, "candidates": shortlist}),
+        },
+        draft,
+        confidence,
+        |answer: &Inspiration| check(&reference, answer),
+    )
+    .await
+}
+
+fn no_fit_message(trip: &TripRequest) -> String {
+    let wish = trip.wish.clone().unwrap_or_default();
+    let mut limits: Vec<String> = Vec::new();
+    if !wish.countries.is_empty() {
+        limits.push(format!("in {}", wish.countries.join(", ")));
+    }
+    if !wish.regions.is_empty() {
+        limits.push(format!("in {}", wish.regions.join(", ")));
+    }
+    if wish.warm {
+        limits.push("warm in the travel month".into());
+    }
+    if wish.cool {
+        limits.push("cool in the travel month".into());
+    }
+    if trip.interests.iter().any(|i| i == "beach") {
+        limits.push("with beaches".into());
+    }
+    format!(
+        "No curated destination is {}. Relax one of these wishes, or name a destination.",
+        if limits.is_empty() {
+            "a fit for this request".to_string()
+        } else {
+            limits.join(" and ")
+        }
+    )
+}
