@@ -19,10 +19,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::mother::{MotherAgent, Outcome, RunError};
-use crate::jobs::{
-    self, ApplyError, EventKind, Job, JobError, JobStatus, JobStore, Lease, Refusal, TraceRef,
-    transitions,
-};
+use crate::jobs::{self, ApplyError, EventKind, Job, JobStore, Lease, TraceRef, transitions};
 use crate::observability::{JobTrace, Tracer};
 
 #[derive(Debug, Clone)]
@@ -231,15 +228,10 @@ impl Executor {
                         self.tracer.job_ended(&applied.job);
                     }
                     Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
-                        let _ = self
-                            .store
-                            .apply(job_id, &|_: &mut Job| {
-                                Ok(jobs::Change {
-                                    deadline: jobs::Deadline::Clear,
-                                    ..Default::default()
-                                })
-                            })
-                            .await;
+                        if let Err(e) = self.store.apply(job_id, &transitions::clear_deadline).await
+                        {
+                            tracing::debug!(%job_id, error = %e, "stale approval deadline not cleared");
+                        }
                     }
                     Err(e) => tracing::warn!(%job_id, error = %e, "approval expiry failed"),
                 }
@@ -253,31 +245,13 @@ impl Executor {
     /// it. Returns the job and the trace minted here, if it was used.
     async fn start(&self, lease: &Lease) -> Result<(Job, Option<TraceRef>), ApplyError> {
         let max = self.settings.max_attempts;
-        let entry = lease.entry_id.clone();
+        let entry = lease.entry_id.as_str();
         // Minted outside the transition, which may run more than once.
         let minted = self.tracer.mint();
-        let trace = minted.clone();
         let applied = self
             .store
-            .apply(lease.job_id, &move |job: &mut Job| {
-                if job.status.is_terminal() {
-                    return Err(Refusal::AlreadyTerminal(job.status));
-                }
-                if job.status == JobStatus::WaitingApproval {
-                    return Err(Refusal::Other("waiting for approval".into()));
-                }
-                job.attempts += 1;
-                if job.attempts > max {
-                    let message = format!(
-                        "The job was abandoned by its worker {max} times (crash or restart) and will not be retried"
-                    );
-                    return transitions::fail(job, JobError { message, code: "attempts_exhausted".into() });
-                }
-                job.lease_entry = Some(entry.clone());
-                if job.trace.is_none() {
-                    job.trace = trace.clone();
-                }
-                Ok(jobs::Change::none())
+            .apply(lease.job_id, &|job: &mut Job| {
+                transitions::begin_attempt(job, entry, max, minted.as_ref())
             })
             .await?;
         let job = applied.job;
@@ -361,17 +335,14 @@ impl Executor {
             }
             (Err(_), Some(StopReason::Shutdown)) => {
                 // Not the job's fault: give the attempt back, then requeue.
-                let entry = lease.entry_id.clone();
-                let _ = self
+                let entry = lease.entry_id.as_str();
+                if let Err(e) = self
                     .store
-                    .apply(job_id, &move |job: &mut Job| {
-                        if job.lease_entry.as_deref() == Some(entry.as_str()) {
-                            job.attempts = job.attempts.saturating_sub(1);
-                            job.lease_entry = None;
-                        }
-                        Ok(jobs::Change::none())
-                    })
-                    .await;
+                    .apply(job_id, &|job: &mut Job| transitions::hand_back(job, entry))
+                    .await
+                {
+                    tracing::warn!(%job_id, error = %e, "attempt not given back");
+                }
                 match self.store.release(&self.consumer, &lease).await {
                     Ok(()) => tracing::info!(%job_id, "handed back to the queue"),
                     Err(e) => {
@@ -394,14 +365,11 @@ impl Executor {
                 tracing::warn!(%job_id, error = %e, "job store failed mid-run; the job will be resumed");
             }
             (Err(RunError::Failed(error)), None) => {
-                let entry = lease.entry_id.clone();
+                let entry = lease.entry_id.as_str();
                 let failed = self
                     .store
-                    .apply(job_id, &move |job: &mut Job| {
-                        if job.lease_entry.as_deref() != Some(entry.as_str()) {
-                            return Err(Refusal::NotOwner);
-                        }
-                        transitions::fail(job, error.clone())
+                    .apply(job_id, &|job: &mut Job| {
+                        transitions::fail_if_owner(job, entry, error.clone())
                     })
                     .await;
                 match failed {

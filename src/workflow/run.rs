@@ -110,12 +110,7 @@ impl Run {
         let applied = self
             .store
             .apply(self.job_id, &|job: &mut Job| {
-                if job.status.is_terminal() {
-                    return Err(Refusal::AlreadyTerminal(job.status));
-                }
-                if job.lease_entry.as_deref() != Some(entry) {
-                    return Err(Refusal::NotOwner);
-                }
+                transitions::ensure_owner(job, entry)?;
                 job.usage = usage;
                 transition(job)
             })
@@ -129,22 +124,7 @@ impl Run {
     /// run only passes through finished stages).
     pub async fn advance(&self, stage: Stage, status: Option<JobStatus>) -> Result<Job, RunError> {
         let job = self
-            .update(|job| {
-                let mut events = Vec::new();
-                // Statuses only move forward: a resumed run does not go back to
-                // `planning` after an approval put it in `executing`.
-                if let Some(status) =
-                    status.filter(|s| progress_rank(*s) > progress_rank(job.status))
-                {
-                    job.status = status;
-                    events.push(transitions::status_event(job));
-                }
-                if job.stage.is_none_or(|current| current < stage) {
-                    job.stage = Some(stage);
-                    events.push(transitions::stage_event(stage));
-                }
-                Ok(Change::events(events))
-            })
+            .update(|job| Ok(transitions::advance(job, stage, status)))
             .await?;
         if job.stage == Some(stage) {
             self.trace.enter_stage(stage.as_str());
@@ -302,15 +282,6 @@ impl Run {
     }
 }
 
-fn progress_rank(status: JobStatus) -> u8 {
-    match status {
-        JobStatus::Started => 0,
-        JobStatus::Planning => 1,
-        JobStatus::Executing | JobStatus::WaitingApproval => 2,
-        JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => 3,
-    }
-}
-
 fn pending_task(agent: &str, name: &str) -> Task {
     Task {
         task_id: agent.to_string(),
@@ -347,13 +318,5 @@ fn task_event(kind: EventKind, task: &Task, output: Option<Value>) -> NewEvent {
             "output": output,
             "confidence_score": task.confidence_score,
         }),
-    )
-}
-
-/// The `state_change` that announces a pause for approval.
-pub fn approval_event(data: &Value) -> NewEvent {
-    NewEvent::new(
-        EventKind::StateChange,
-        json!({ "status": JobStatus::WaitingApproval, "approval_data": data }),
     )
 }
