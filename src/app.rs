@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
-use crate::jobs::{self, JobStore};
+use crate::jobs::{self, JobBackend, JobStore};
 use crate::llm::LlmClient;
 use crate::observability::{ExporterTask, Tracer};
 use crate::scheduler::cron::CronRunner;
@@ -33,6 +33,8 @@ pub enum Role {
 }
 
 pub struct Application {
+    /// The whole store, for tests and tools; the parts get narrow views.
+    backend: Arc<dyn JobBackend>,
     listener: Option<TcpListener>,
     port: u16,
     state: AppState,
@@ -105,7 +107,7 @@ fn metrics_handle() -> PrometheusHandle {
 impl Application {
     pub async fn build(config: Config, role: Role) -> anyhow::Result<Self> {
         let config = Arc::new(config);
-        let store: Arc<dyn JobStore> =
+        let backend: Arc<dyn JobBackend> =
             jobs::open_store(config.redis_url.as_deref(), config.store_settings())
                 .await
                 .context("cannot open the job store (is REDIS_URL right and Redis up?)")?;
@@ -123,12 +125,15 @@ impl Application {
             }
             None => (Tracer::disabled(), None),
         };
+        let store: Arc<dyn JobStore> = backend.clone();
         let scheduler = Arc::new(open_scheduler(&config, store.clone()).await?);
         let state = AppState {
             llm,
             tracer,
             scheduler: scheduler.clone(),
             store,
+            limiter: backend.clone(),
+            health: backend.clone(),
             config: config.clone(),
             metrics: metrics_handle(),
             shutdown: CancellationToken::new(),
@@ -152,6 +157,7 @@ impl Application {
             ));
             Executor::new(
                 state.store.clone(),
+                backend.clone(),
                 agent,
                 ExecutorSettings {
                     concurrency: config.worker_concurrency,
@@ -175,6 +181,7 @@ impl Application {
             false => None,
         };
         Ok(Self {
+            backend,
             listener,
             port,
             state,
@@ -189,8 +196,8 @@ impl Application {
         self.port
     }
 
-    pub fn store(&self) -> Arc<dyn JobStore> {
-        self.state.store.clone()
+    pub fn store(&self) -> Arc<dyn JobBackend> {
+        self.backend.clone()
     }
 
     /// Cancel it to shut the service down gracefully.

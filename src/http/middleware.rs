@@ -64,7 +64,7 @@ pub async fn rate_limit(
         None => format!("ip:{}", peer.ip()),
     };
     match state
-        .store
+        .limiter
         .count_request(&client, Duration::from_secs(60))
         .await
     {

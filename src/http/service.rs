@@ -36,10 +36,10 @@ fn verdict(result: Result<Result<(), String>, tokio::time::error::Elapsed>) -> S
 }
 
 async fn probe_store(state: &AppState) -> String {
-    if state.store.backend() != "redis" {
+    if state.health.backend() != "redis" {
         return "not_configured".into();
     }
-    let ping = async { state.store.ping().await.map_err(|e| e.to_string()) };
+    let ping = async { state.health.ping().await.map_err(|e| e.to_string()) };
     verdict(tokio::time::timeout(PROBE_TIMEOUT, ping).await)
 }
 
@@ -86,7 +86,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    if let Ok(Ok(depth)) = tokio::time::timeout(PROBE_TIMEOUT, state.store.queue_depth()).await {
+    if let Ok(Ok(depth)) = tokio::time::timeout(PROBE_TIMEOUT, state.health.queue_depth()).await {
         metrics::gauge!("lotara_queue_depth").set(depth as f64);
     }
     (

@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::mother::{MotherAgent, Outcome, RunError};
-use crate::jobs::{self, ApplyError, EventKind, Job, JobStore, Lease, TraceRef, transitions};
+use crate::jobs::{
+    self, ApplyError, EventKind, Job, JobStore, Lease, TraceRef, WorkQueue, transitions,
+};
 use crate::observability::{JobTrace, Tracer};
 
 #[derive(Debug, Clone)]
@@ -47,6 +49,7 @@ struct Running {
 
 pub struct Executor {
     store: Arc<dyn JobStore>,
+    queue: Arc<dyn WorkQueue>,
     agent: Arc<MotherAgent>,
     settings: ExecutorSettings,
     consumer: String,
@@ -71,6 +74,7 @@ fn consumer_name() -> String {
 impl Executor {
     pub fn new(
         store: Arc<dyn JobStore>,
+        queue: Arc<dyn WorkQueue>,
         agent: Arc<MotherAgent>,
         settings: ExecutorSettings,
         tracer: Tracer,
@@ -78,6 +82,7 @@ impl Executor {
         Arc::new(Self {
             slots: Arc::new(Semaphore::new(settings.concurrency)),
             store,
+            queue,
             agent,
             settings,
             consumer: consumer_name(),
@@ -117,7 +122,7 @@ impl Executor {
             if tokio::time::Instant::now() >= next_reclaim {
                 next_reclaim = tokio::time::Instant::now() + tick;
                 match self
-                    .store
+                    .queue
                     .reclaim(&self.consumer, self.settings.lease, free)
                     .await
                 {
@@ -130,7 +135,7 @@ impl Executor {
                 // abandoned still takes entries for this consumer, which would
                 // then wait out a lease. It returns within `claim_wait`.
                 match self
-                    .store
+                    .queue
                     .claim(&self.consumer, free, self.settings.claim_wait)
                     .await
                 {
@@ -146,7 +151,7 @@ impl Executor {
             }
             if shutdown.is_cancelled() {
                 for lease in &leases {
-                    let _ = self.store.release(&self.consumer, lease).await;
+                    let _ = self.queue.release(&self.consumer, lease).await;
                 }
                 break;
             }
@@ -158,7 +163,7 @@ impl Executor {
                         Ok(p) => p,
                         // More entries than slots: hand the rest back at once.
                         Err(_) => {
-                            let _ = self.store.release(&self.consumer, &lease).await;
+                            let _ = self.queue.release(&self.consumer, &lease).await;
                             continue;
                         }
                     },
@@ -190,7 +195,7 @@ impl Executor {
         while !shutdown.is_cancelled() {
             tokio::time::sleep(every).await;
             let leases: Vec<Lease> = self.running().values().map(|r| r.lease.clone()).collect();
-            match self.store.renew(&self.consumer, &leases).await {
+            match self.queue.renew(&self.consumer, &leases).await {
                 Ok(owned) => {
                     for lease in leases.iter().filter(|l| !owned.contains(l)) {
                         tracing::warn!(job_id = %lease.job_id, "lease taken over by another worker; stopping this run");
@@ -209,7 +214,7 @@ impl Executor {
             .clamp(Duration::from_millis(200), Duration::from_secs(5));
         while !shutdown.is_cancelled() {
             tokio::time::sleep(every).await;
-            let due = match self.store.due_deadlines(Utc::now(), 100).await {
+            let due = match self.queue.due_deadlines(Utc::now(), 100).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::warn!(error = %e, "approval deadline check failed");
@@ -264,13 +269,13 @@ impl Executor {
         let (job, minted) = match self.start(&lease).await {
             Ok((job, _)) if job.status.is_terminal() => {
                 tracing::warn!(%job_id, attempts = job.attempts, "attempts exhausted; job failed");
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                let _ = self.queue.ack(&self.consumer, &lease).await;
                 return;
             }
             Ok(started) => started,
             Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
                 // Finished, parked or expired: nothing to run.
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                let _ = self.queue.ack(&self.consumer, &lease).await;
                 return;
             }
             Err(e) => {
@@ -331,7 +336,7 @@ impl Executor {
         match (outcome, stopped_by) {
             (Ok(outcome), _) => {
                 tracing::info!(%job_id, ?outcome, "run finished");
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                let _ = self.queue.ack(&self.consumer, &lease).await;
             }
             (Err(_), Some(StopReason::Shutdown)) => {
                 // Not the job's fault: give the attempt back, then requeue.
@@ -343,7 +348,7 @@ impl Executor {
                 {
                     tracing::warn!(%job_id, error = %e, "attempt not given back");
                 }
-                match self.store.release(&self.consumer, &lease).await {
+                match self.queue.release(&self.consumer, &lease).await {
                     Ok(()) => tracing::info!(%job_id, "handed back to the queue"),
                     Err(e) => {
                         tracing::warn!(%job_id, error = %e, "hand-back failed; the lease will expire")
@@ -351,7 +356,7 @@ impl Executor {
                 }
             }
             (Err(_), Some(StopReason::Cancelled)) | (Err(RunError::Ended), _) => {
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                let _ = self.queue.ack(&self.consumer, &lease).await;
             }
             (Err(_), Some(StopReason::LeaseLost)) | (Err(RunError::NotOwner), _) => {
                 tracing::info!(%job_id, "run stopped: another worker owns the job");
@@ -376,7 +381,7 @@ impl Executor {
                     Ok(_) => tracing::info!(%job_id, "job failed"),
                     Err(e) => tracing::warn!(%job_id, error = %e, "could not record the failure"),
                 }
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                let _ = self.queue.ack(&self.consumer, &lease).await;
             }
         }
     }
