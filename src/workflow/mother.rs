@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::agents::{self, AgentContext};
 use super::plan::{self, PlanParts};
-use super::run::Run;
 pub use super::run::RunError;
+use super::run::{Run, usage_so_far};
 use crate::jobs::{Change, EventKind, Job, JobStatus, JobStore, NewEvent, Stage, transitions};
 use crate::knowledge::{BudgetEstimate, DayPlan, FlightQuote, HotelStay, TripRequest};
 use crate::llm::{LlmClient, TokenMeter};
@@ -168,7 +168,7 @@ impl MotherAgent {
         AgentContext {
             today: Utc::now().date_naive(),
             llm: self.llm.clone(),
-            meter: Arc::new(TokenMeter::new(limit, &job.usage)),
+            meter: Arc::new(TokenMeter::new(limit, &usage_so_far(job))),
             calls: Arc::default(),
         }
     }

@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::agents::AgentCall;
 use crate::jobs::{
-    ApplyError, Change, EventKind, Job, JobError, JobStatus, JobStore, NewEvent, Refusal, Stage,
-    StoreError, Task, TaskStatus, output_object, transitions,
+    ApplyError, Change, EventKind, Job, JobError, JobStatus, JobStore, JobUsage, NewEvent, Refusal,
+    Stage, StoreError, Task, TaskStatus, output_object, transitions,
 };
-use crate::llm::{CallRecord, TokenMeter};
+use crate::llm::{CallRecord, TokenMeter, TokenUsage};
 use crate::observability::JobTrace;
 
 /// Why a run ended without finishing the job.
@@ -111,7 +111,7 @@ impl Run {
             .store
             .apply(self.job_id, &|job: &mut Job| {
                 transitions::ensure_owner(job, entry)?;
-                job.usage = usage;
+                job.usage = stored_usage(usage);
                 transition(job)
             })
             .await?;
@@ -279,6 +279,26 @@ impl Run {
             .map(|v| serde_json::from_value(v.clone()))
             .transpose()
             .map_err(|e| RunError::failed("internal", format!("checkpoint {key}: {e}")))
+    }
+}
+
+fn stored_usage(usage: TokenUsage) -> JobUsage {
+    JobUsage {
+        calls: usage.calls,
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        total_tokens: usage.total_tokens,
+    }
+}
+
+/// What earlier runs of the job used, for the meter to start from.
+pub fn usage_so_far(job: &Job) -> TokenUsage {
+    let used = job.usage;
+    TokenUsage {
+        calls: used.calls,
+        prompt_tokens: used.prompt_tokens,
+        completion_tokens: used.completion_tokens,
+        total_tokens: used.total_tokens,
     }
 }
 
