@@ -3,7 +3,6 @@
 
 mod actions;
 pub mod docs;
-pub mod dto;
 pub mod error;
 mod jobs;
 mod json;

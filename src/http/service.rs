@@ -6,9 +6,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
-use super::dto::{HealthResponse, RootResponse, ServicesHealth, Timestamp};
+use super::error::Timestamp;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -93,4 +95,34 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServicesHealth {
+    /// `healthy`, `unhealthy: <reason>` or `not_configured`.
+    pub redis: String,
+    pub opik: String,
+    pub llm: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "healthy", "timestamp": "2026-01-20T10:00:00.123Z", "version": "0.1.0",
+    "services": {"redis": "healthy", "opik": "not_configured", "llm": "not_configured"}
+}))]
+pub struct HealthResponse {
+    /// `healthy`, or `degraded` when a configured dependency is unhealthy.
+    pub status: String,
+    pub timestamp: Timestamp,
+    pub version: String,
+    pub services: ServicesHealth,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"message": "Travel Lotara AI Backend", "version": "0.1.0", "docs": "/api/docs", "health": "/health"}))]
+pub struct RootResponse {
+    pub message: String,
+    pub version: String,
+    pub docs: String,
+    pub health: String,
 }
