@@ -354,7 +354,7 @@ impl RedisStore {
         .await
         {
             Ok(Ok(reply)) => reply,
-            Ok(Err(e)) if e.to_string().contains("DUPLICATE") => {
+            Ok(Err(e)) if e.code() == Some("DUPLICATE") => {
                 return Err(StoreError::Duplicate(job.id));
             }
             Ok(Err(e)) => return Err(unavailable(e)),
