@@ -65,12 +65,13 @@ async fn open_scheduler(config: &Config, store: Arc<dyn JobStore>) -> anyhow::Re
     Ok(Scheduler::new(watchlists, store, fares, settings))
 }
 
-/// Names this replica in the firing locks it holds, for operators.
+/// Names this replica, unique per process: the queue consumer it reads as
+/// and the holder of the firing locks it takes, for operators.
 fn replica_name() -> String {
     let host =
         hostname::get().map_or_else(|_| "unknown".into(), |h| h.to_string_lossy().into_owned());
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    format!("{host}:{}:{}", std::process::id(), &tag[..8])
+    format!("{host}-{}-{}", std::process::id(), &tag[..8])
 }
 
 /// The metrics recorder is process-global; every application in the process
@@ -149,6 +150,7 @@ impl Application {
             }
             Role::Worker => (None, 0),
         };
+        let replica = replica_name();
         let executor = (config.worker_concurrency > 0).then(|| {
             let agent = Arc::new(MotherAgent::new(
                 state.store.clone(),
@@ -165,6 +167,7 @@ impl Application {
                     max_attempts: config.job_max_attempts,
                     approval_timeout: config.approval_timeout,
                     claim_wait: Duration::from_secs(2),
+                    consumer: replica.clone(),
                 },
                 state.tracer.clone(),
             )
@@ -174,7 +177,7 @@ impl Application {
         // a build that fails (the port is taken) leaves nothing ticking.
         let cron = match config.scheduler.enabled {
             true => Some(
-                CronRunner::start(scheduler.clone(), replica_name())
+                CronRunner::start(scheduler.clone(), replica)
                     .await
                     .context("cannot start the scheduler")?,
             ),

@@ -31,6 +31,8 @@ pub struct ExecutorSettings {
     pub max_attempts: u32,
     pub approval_timeout: Duration,
     pub claim_wait: Duration,
+    /// This replica's name, unique per process: its queue consumer name.
+    pub consumer: String,
 }
 
 /// Why a run was stopped from outside.
@@ -58,19 +60,6 @@ pub struct Executor {
     tracer: Tracer,
 }
 
-/// A unique consumer name per process: host, pid and a random suffix.
-fn consumer_name() -> String {
-    let host = hostname::get()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "host".into());
-    format!(
-        "{host}-{}-{}",
-        std::process::id(),
-        &Uuid::new_v4().simple().to_string()[..8]
-    )
-}
-
 impl Executor {
     pub fn new(
         store: Arc<dyn JobStore>,
@@ -80,19 +69,15 @@ impl Executor {
         tracer: Tracer,
     ) -> Arc<Self> {
         Arc::new(Self {
+            consumer: settings.consumer.clone(),
             slots: Arc::new(Semaphore::new(settings.concurrency)),
             store,
             queue,
             agent,
             settings,
-            consumer: consumer_name(),
             running: Mutex::new(HashMap::new()),
             tracer,
         })
-    }
-
-    pub fn consumer(&self) -> &str {
-        &self.consumer
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Running>> {
@@ -151,7 +136,7 @@ impl Executor {
             }
             if shutdown.is_cancelled() {
                 for lease in &leases {
-                    let _ = self.queue.release(&self.consumer, lease).await;
+                    self.release(lease).await;
                 }
                 break;
             }
@@ -163,7 +148,7 @@ impl Executor {
                         Ok(p) => p,
                         // More entries than slots: hand the rest back at once.
                         Err(_) => {
-                            let _ = self.queue.release(&self.consumer, &lease).await;
+                            self.release(&lease).await;
                             continue;
                         }
                     },
@@ -176,6 +161,22 @@ impl Executor {
         while runs.join_next().await.is_some() {}
         loops.abort_all();
         tracing::info!(consumer = %self.consumer, "executor stopped");
+    }
+
+    /// Removes the entry. A failed ack is logged: the entry stays pending,
+    /// and whoever reclaims it finds the job finished or parked and acks it.
+    async fn ack(&self, lease: &Lease) {
+        if let Err(e) = self.queue.ack(&self.consumer, lease).await {
+            tracing::warn!(job_id = %lease.job_id, error = %e, "ack failed; the entry will be reclaimed");
+        }
+    }
+
+    /// Hands the entry back. A failed release is logged: the lease then
+    /// expires and another replica reclaims the job.
+    async fn release(&self, lease: &Lease) {
+        if let Err(e) = self.queue.release(&self.consumer, lease).await {
+            tracing::warn!(job_id = %lease.job_id, error = %e, "release failed; the lease will expire");
+        }
     }
 
     fn stop_all(&self, reason: StopReason) {
@@ -269,13 +270,13 @@ impl Executor {
         let (job, minted) = match self.start(&lease).await {
             Ok((job, _)) if job.status.is_terminal() => {
                 tracing::warn!(%job_id, attempts = job.attempts, "attempts exhausted; job failed");
-                let _ = self.queue.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
                 return;
             }
             Ok(started) => started,
             Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
                 // Finished, parked or expired: nothing to run.
-                let _ = self.queue.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
                 return;
             }
             Err(e) => {
@@ -336,7 +337,7 @@ impl Executor {
         match (outcome, stopped_by) {
             (Ok(outcome), _) => {
                 tracing::info!(%job_id, ?outcome, "run finished");
-                let _ = self.queue.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
             }
             (Err(_), Some(StopReason::Shutdown)) => {
                 // Not the job's fault: give the attempt back, then requeue.
@@ -356,7 +357,7 @@ impl Executor {
                 }
             }
             (Err(_), Some(StopReason::Cancelled)) | (Err(RunError::Ended), _) => {
-                let _ = self.queue.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
             }
             (Err(_), Some(StopReason::LeaseLost)) | (Err(RunError::NotOwner), _) => {
                 tracing::info!(%job_id, "run stopped: another worker owns the job");
@@ -381,7 +382,7 @@ impl Executor {
                     Ok(_) => tracing::info!(%job_id, "job failed"),
                     Err(e) => tracing::warn!(%job_id, error = %e, "could not record the failure"),
                 }
-                let _ = self.queue.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
             }
         }
     }
