@@ -6,8 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::error::FieldError;
-use super::{actions, dto, jobs, scheduler, service, stream, watchlists};
+use super::error::{ErrorResponse, FieldError};
+use super::{actions, jobs, scheduler, service, stream, watchlists};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,7 +23,7 @@ use super::{actions, dto, jobs, scheduler, service, stream, watchlists};
         watchlists::update_watchlist, watchlists::delete_watchlist, scheduler::run_task,
         service::root, service::health, service::metrics,
     ),
-    components(schemas(FieldError, dto::ErrorResponse, dto::JobStatusResponse, dto::RouteInfo, dto::BusyInfo)),
+    components(schemas(FieldError, ErrorResponse, jobs::JobStatusResponse, watchlists::RouteInfo, watchlists::BusyInfo)),
     modifiers(&Security),
     tags(
         (name = "jobs", description = "Planning and suggestion jobs"),

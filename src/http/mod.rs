@@ -3,7 +3,6 @@
 
 mod actions;
 pub mod docs;
-pub mod dto;
 pub mod error;
 mod jobs;
 mod json;
@@ -30,7 +29,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
-use crate::jobs::JobStore;
+use crate::jobs::{JobStore, RateLimiter, StoreHealth};
 use crate::llm::LlmClient;
 use crate::observability::Tracer;
 use crate::scheduler::Scheduler;
@@ -41,6 +40,10 @@ pub use service::VERSION;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn JobStore>,
+    /// Counts requests per client for `RATE_LIMIT_PER_MINUTE`.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// What `/health` and `/metrics` report of the store.
+    pub health: Arc<dyn StoreHealth>,
     pub llm: Option<Arc<LlmClient>>,
     /// Where jobs' traces and feedback scores go (a no-op without Opik).
     pub tracer: Tracer,

@@ -16,8 +16,8 @@ use super::StoreSettings;
 use super::hub::{EventHub, Subscription};
 use super::model::{Event, EventId, Job, NewEvent};
 use super::store::{
-    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, StoreError,
-    Transition,
+    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, RateLimiter,
+    StoreError, StoreHealth, Transition, WorkQueue,
 };
 
 pub struct MemoryStore {
@@ -338,7 +338,10 @@ impl JobStore for MemoryStore {
     fn subscribe(&self, id: Uuid) -> Subscription {
         self.hub.subscribe(id)
     }
+}
 
+#[async_trait]
+impl WorkQueue for MemoryStore {
     async fn claim(
         &self,
         consumer: &str,
@@ -418,11 +421,6 @@ impl JobStore for MemoryStore {
             .collect())
     }
 
-    async fn queue_depth(&self) -> Result<u64, StoreError> {
-        let state = self.lock();
-        Ok((state.waiting.len() + state.pending.len()) as u64)
-    }
-
     async fn due_deadlines(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Uuid>, StoreError> {
         let state = self.lock();
         let now_ms = now.timestamp_millis();
@@ -434,7 +432,10 @@ impl JobStore for MemoryStore {
             .map(|(_, id)| *id)
             .collect())
     }
+}
 
+#[async_trait]
+impl RateLimiter for MemoryStore {
     async fn count_request(
         &self,
         client: &str,
@@ -449,6 +450,14 @@ impl JobStore for MemoryStore {
             .or_insert((0, now + window));
         *count += 1;
         Ok((*count, ends.saturating_duration_since(now)))
+    }
+}
+
+#[async_trait]
+impl StoreHealth for MemoryStore {
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        let state = self.lock();
+        Ok((state.waiting.len() + state.pending.len()) as u64)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

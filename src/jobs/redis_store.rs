@@ -35,8 +35,8 @@ use super::hub::{EventHub, Subscription};
 use super::model::NewEvent;
 use super::model::{Event, EventId, EventKind, Job};
 use super::store::{
-    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, StoreError,
-    Transition,
+    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, RateLimiter,
+    StoreError, StoreHealth, Transition, WorkQueue,
 };
 
 const GROUP: &str = "workers";
@@ -354,7 +354,7 @@ impl RedisStore {
         .await
         {
             Ok(Ok(reply)) => reply,
-            Ok(Err(e)) if e.to_string().contains("DUPLICATE") => {
+            Ok(Err(e)) if e.code() == Some("DUPLICATE") => {
                 return Err(StoreError::Duplicate(job.id));
             }
             Ok(Err(e)) => return Err(unavailable(e)),
@@ -672,7 +672,10 @@ impl JobStore for RedisStore {
     fn subscribe(&self, id: Uuid) -> Subscription {
         self.hub.subscribe(id)
     }
+}
 
+#[async_trait]
+impl WorkQueue for RedisStore {
     async fn claim(
         &self,
         consumer: &str,
@@ -786,12 +789,6 @@ impl JobStore for RedisStore {
         }
     }
 
-    async fn queue_depth(&self) -> Result<u64, StoreError> {
-        let mut conn = self.conn.clone();
-        let queue = self.keys.queue();
-        self.timed(async move { conn.xlen(queue).await }).await
-    }
-
     async fn due_deadlines(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Uuid>, StoreError> {
         let mut conn = self.conn.clone();
         let key = self.keys.deadlines();
@@ -810,7 +807,10 @@ impl JobStore for RedisStore {
             .await?;
         Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
     }
+}
 
+#[async_trait]
+impl RateLimiter for RedisStore {
     async fn count_request(
         &self,
         client: &str,
@@ -836,6 +836,15 @@ impl JobStore for RedisStore {
             })
             .await?;
         Ok((count, Duration::from_millis(ttl.max(0) as u64)))
+    }
+}
+
+#[async_trait]
+impl StoreHealth for RedisStore {
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        let queue = self.keys.queue();
+        self.timed(async move { conn.xlen(queue).await }).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -16,7 +16,7 @@ pub use dataset::{
     Airport, Attraction, ClimateMonth, Destination, Neighbourhood, Tier, TierPrices, airports,
     destination, destinations, find_airport, find_destination,
 };
-pub use fares::{FlightQuote, estimate_fare_usd, quote_flight};
+pub use fares::{FlightQuote, estimate_fare_usd, fnv1a, quote_flight};
 pub use geo::great_circle_km;
 pub use intake::{IntakeError, TripRequest, parse_trip_request};
 pub use itinerary::{DayPlan, PlannedActivity, plan_days};

@@ -6,4 +6,4 @@ mod client;
 mod meter;
 
 pub use client::{CallRecord, LlmClient, LlmError, LlmSettings, Message, Usage};
-pub use meter::TokenMeter;
+pub use meter::{TokenMeter, TokenUsage};

@@ -51,15 +51,6 @@ pub struct AgentContext {
 }
 
 impl AgentContext {
-    pub fn knowledge_only(today: NaiveDate) -> Self {
-        Self {
-            today,
-            llm: None,
-            meter: Arc::new(TokenMeter::new(u64::MAX, &Default::default())),
-            calls: Arc::default(),
-        }
-    }
-
     /// The knowledge backend's `draft` as is, or, with an LLM, the model's
     /// improved version of it in the same shape, checked by `check`.
     pub async fn refine<T>(
