@@ -164,8 +164,13 @@ impl Tracer {
     /// parked): its trace gets its final record.
     pub fn job_ended(&self, job: &Job) {
         if let (Some(opik), Some(trace)) = (&self.opik, &job.trace) {
-            let record =
+            let mut record =
                 trace::trace_record(job, trace.trace_id, &opik.settings.project_name, true);
+            // The run that parked the job may close its last span after the
+            // job ended here (a rejection right after parking): ending now
+            // covers every span closed so far, and a span closed later comes
+            // with that run's own end record, which is newer and wins.
+            record.end_time = record.end_time.max(Some(opik::OpikTime::now()));
             opik.outbox.push(Item::Trace(record));
         }
     }

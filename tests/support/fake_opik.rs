@@ -621,7 +621,8 @@ fn check_score(score: &Value, report: &mut dyn FnMut(String)) {
 
 /// Across accepted requests: a span's trace was created no later than the
 /// span, its parent is a span of the same trace, each span is created once,
-/// and a trace's records are upserts with a newer `last_updated_at` each time.
+/// a trace's newest record (the one Opik keeps) is its end record and ends
+/// no earlier than any of its spans.
 fn check_links(requests: &[Request], problems: &mut Vec<String>) {
     let mut traces: HashMap<String, Vec<Value>> = HashMap::new();
     let mut spans: HashMap<String, Value> = HashMap::new();
@@ -683,16 +684,31 @@ fn check_links(requests: &[Request], problems: &mut Vec<String>) {
             ));
         }
     }
+    // Opik keeps the record with the newest `last_updated_at`, whatever the
+    // order they arrive in: the newest must be the whole story.
     for (id, records) in &traces {
-        for pair in records.windows(2) {
-            if pair[1]["last_updated_at"].as_str() <= pair[0]["last_updated_at"].as_str() {
-                problems.push(format!(
-                    "trace {id}: a later record is not newer (last_updated_at)"
-                ));
+        let Some(stored) = newest(records) else {
+            continue;
+        };
+        if stored["end_time"].is_null() && records.iter().any(|r| !r["end_time"].is_null()) {
+            problems.push(format!(
+                "trace {id}: a start record is newer than its end record (last_updated_at)"
+            ));
+        }
+        for (i, a) in records.iter().enumerate() {
+            for b in &records[i + 1..] {
+                if a["last_updated_at"] == b["last_updated_at"] && a != b {
+                    problems.push(format!(
+                        "trace {id}: two different records with one last_updated_at"
+                    ));
+                }
             }
-            if pair[1]["start_time"] != pair[0]["start_time"] {
-                problems.push(format!("trace {id}: start_time changed between records"));
-            }
+        }
+        if records
+            .iter()
+            .any(|r| r["start_time"] != stored["start_time"])
+        {
+            problems.push(format!("trace {id}: start_time changed between records"));
         }
     }
 }
