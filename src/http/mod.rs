@@ -2,11 +2,13 @@
 //! and results into the wire types of API.md. One file per resource.
 
 mod actions;
+mod console;
 pub mod docs;
 pub mod error;
 mod jobs;
 mod json;
 mod middleware;
+mod operator;
 mod scheduler;
 mod service;
 mod stream;
@@ -75,6 +77,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(watchlists::delete_watchlist),
         )
         .route("/v1/scheduler/{task}/run", post(scheduler::run_task))
+        .route("/v1/operator/jobs", get(operator::list_jobs))
         // Layers run last-added first: the key is checked, then counted.
         .route_layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .route_layer(from_fn_with_state(
@@ -86,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(service::health))
         .route("/metrics", get(service::metrics))
         .merge(docs::swagger())
+        .merge(console::routes())
         .layer(from_fn_with_state(
             state.clone(),
             middleware::request_timeout,

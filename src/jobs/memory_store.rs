@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::StoreSettings;
 use super::hub::{EventHub, Subscription};
+use super::listing::JobFilter;
 use super::model::{Event, EventId, Job, NewEvent};
 use super::store::{
     Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, RateLimiter,
@@ -314,6 +315,38 @@ impl JobStore for MemoryStore {
             .take(limit)
             .filter_map(|id| state.jobs.get(id).map(|s| s.job.clone()))
             .collect();
+        let next_cursor = more.then(|| jobs.last().map(|j| j.id)).flatten();
+        Ok(JobPage { jobs, next_cursor })
+    }
+
+    async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<JobPage, StoreError> {
+        let mut state = self.lock();
+        Self::sweep(&mut state);
+        let mut ids: Vec<Uuid> = match &filter.user_id {
+            Some(user) => state
+                .users
+                .get(user)
+                .map(|ids| ids.iter().copied().collect())
+                .unwrap_or_default(),
+            None => state.jobs.keys().copied().collect(),
+        };
+        let ceiling = filter.id_ceiling(cursor);
+        let floor = filter.lowest_id();
+        ids.retain(|id| ceiling.is_none_or(|c| *id < c) && floor.is_none_or(|f| *id >= f));
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        let now = Instant::now();
+        let mut matching = ids
+            .iter()
+            .filter_map(|id| state.jobs.get(id).filter(|s| s.expires_at > now))
+            .map(|s| &s.job)
+            .filter(|job| filter.matches(job));
+        let jobs: Vec<Job> = matching.by_ref().take(limit).cloned().collect();
+        let more = matching.next().is_some();
         let next_cursor = more.then(|| jobs.last().map(|j| j.id)).flatten();
         Ok(JobPage { jobs, next_cursor })
     }

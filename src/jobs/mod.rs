@@ -4,6 +4,7 @@
 
 mod follow;
 mod hub;
+pub mod listing;
 mod memory_store;
 mod model;
 mod redis_store;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 pub use follow::follow;
 pub use hub::{EventHub, Subscription};
+pub use listing::JobFilter;
 pub use memory_store::MemoryStore;
 pub use model::*;
 pub use redis_store::RedisStore;

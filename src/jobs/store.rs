@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::hub::Subscription;
+use super::listing::JobFilter;
 use super::model::{Event, EventId, Job, NewEvent};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -150,6 +151,17 @@ pub trait JobStore: Send + Sync + 'static {
     async fn list_user_jobs(
         &self,
         user_id: &str,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<JobPage, StoreError>;
+
+    /// Jobs of any user that `filter` selects, newest first, up to `limit`,
+    /// starting after `cursor`. A page may hold fewer than `limit` jobs and
+    /// still have a `next_cursor` when the filter is narrow: one call reads
+    /// at most `listing::MAX_SCANNED` jobs (the operator console uses this).
+    async fn list_jobs(
+        &self,
+        filter: &JobFilter,
         limit: usize,
         cursor: Option<Uuid>,
     ) -> Result<JobPage, StoreError>;
