@@ -1,5 +1,5 @@
-//! The job as the store keeps it. Wire types (what clients see) live in
-//! `http::dto` and are converted from these.
+//! The job as the store keeps it. Wire types (what clients see) live under
+//! `http/`, beside each resource's handlers, and are converted from these.
 
 use std::fmt;
 use std::str::FromStr;
