@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
-use crate::jobs::{self, JobStore};
+use crate::jobs::{self, JobBackend, JobStore};
 use crate::llm::LlmClient;
 use crate::observability::{ExporterTask, Tracer};
 use crate::scheduler::cron::CronRunner;
@@ -33,6 +33,8 @@ pub enum Role {
 }
 
 pub struct Application {
+    /// The whole store, for tests and tools; the parts get narrow views.
+    backend: Arc<dyn JobBackend>,
     listener: Option<TcpListener>,
     port: u16,
     state: AppState,
@@ -63,12 +65,13 @@ async fn open_scheduler(config: &Config, store: Arc<dyn JobStore>) -> anyhow::Re
     Ok(Scheduler::new(watchlists, store, fares, settings))
 }
 
-/// Names this replica in the firing locks it holds, for operators.
+/// Names this replica, unique per process: the queue consumer it reads as
+/// and the holder of the firing locks it takes, for operators.
 fn replica_name() -> String {
     let host =
         hostname::get().map_or_else(|_| "unknown".into(), |h| h.to_string_lossy().into_owned());
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    format!("{host}:{}:{}", std::process::id(), &tag[..8])
+    format!("{host}-{}-{}", std::process::id(), &tag[..8])
 }
 
 /// The metrics recorder is process-global; every application in the process
@@ -109,7 +112,7 @@ impl Application {
         tokio::task::spawn_blocking(crate::knowledge::warm)
             .await
             .context("loading the bundled travel data")?;
-        let store: Arc<dyn JobStore> =
+        let backend: Arc<dyn JobBackend> =
             jobs::open_store(config.redis_url.as_deref(), config.store_settings())
                 .await
                 .context("cannot open the job store (is REDIS_URL right and Redis up?)")?;
@@ -127,12 +130,15 @@ impl Application {
             }
             None => (Tracer::disabled(), None),
         };
+        let store: Arc<dyn JobStore> = backend.clone();
         let scheduler = Arc::new(open_scheduler(&config, store.clone()).await?);
         let state = AppState {
             llm,
             tracer,
             scheduler: scheduler.clone(),
             store,
+            limiter: backend.clone(),
+            health: backend.clone(),
             config: config.clone(),
             metrics: metrics_handle(),
             shutdown: CancellationToken::new(),
@@ -148,6 +154,7 @@ impl Application {
             }
             Role::Worker => (None, 0),
         };
+        let replica = replica_name();
         let executor = (config.worker_concurrency > 0).then(|| {
             let agent = Arc::new(MotherAgent::new(
                 state.store.clone(),
@@ -156,6 +163,7 @@ impl Application {
             ));
             Executor::new(
                 state.store.clone(),
+                backend.clone(),
                 agent,
                 ExecutorSettings {
                     concurrency: config.worker_concurrency,
@@ -163,6 +171,7 @@ impl Application {
                     max_attempts: config.job_max_attempts,
                     approval_timeout: config.approval_timeout,
                     claim_wait: Duration::from_secs(2),
+                    consumer: replica.clone(),
                 },
                 state.tracer.clone(),
             )
@@ -172,13 +181,14 @@ impl Application {
         // a build that fails (the port is taken) leaves nothing ticking.
         let cron = match config.scheduler.enabled {
             true => Some(
-                CronRunner::start(scheduler.clone(), replica_name())
+                CronRunner::start(scheduler.clone(), replica)
                     .await
                     .context("cannot start the scheduler")?,
             ),
             false => None,
         };
         Ok(Self {
+            backend,
             listener,
             port,
             state,
@@ -193,8 +203,8 @@ impl Application {
         self.port
     }
 
-    pub fn store(&self) -> Arc<dyn JobStore> {
-        self.state.store.clone()
+    pub fn store(&self) -> Arc<dyn JobBackend> {
+        self.backend.clone()
     }
 
     /// Cancel it to shut the service down gracefully.

@@ -44,11 +44,13 @@ pub const VARIABLES: &[&str] = &[
     "LLM_MAX_RETRIES",
     "LLM_MAX_CONCURRENCY",
     "OPIK_URL_OVERRIDE",
+    "OPIK_UI_URL",
     "OPIK_API_KEY",
     "OPIK_WORKSPACE",
     "OPIK_PROJECT_NAME",
     "OPIK_QUEUE_CAPACITY",
     "OPIK_FLUSH_INTERVAL_MS",
+    "OPIK_PING_INTERVAL_MS",
     "SCHEDULER_ENABLED",
     "SCHEDULER_TIMEZONE",
     "PRICE_CHECK_CRON",
@@ -361,20 +363,31 @@ fn opik_settings(r: &mut Reader<'_>) -> Option<OpikSettings> {
     if url.is_none() && api_key.is_none() {
         return None;
     }
-    if let Some(url) = &url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        r.errors.push(format!(
-            "OPIK_URL_OVERRIDE={url:?}: expected an http(s) URL, e.g. http://localhost:5173/api"
-        ));
+    let ui = r.raw("OPIK_UI_URL");
+    for (name, value) in [("OPIK_URL_OVERRIDE", &url), ("OPIK_UI_URL", &ui)] {
+        if let Some(value) = value
+            && !(value.starts_with("http://") || value.starts_with("https://"))
+        {
+            r.errors.push(format!(
+                "{name}={value:?}: expected an http(s) URL, e.g. http://localhost:5173/api"
+            ));
+        }
     }
+    let url = url.unwrap_or_else(|| crate::observability::OPIK_CLOUD_URL.into());
+    let ui_url = OpikSettings::ui_url_for(&url, ui.as_deref()).unwrap_or_else(|e| {
+        r.errors.push(e);
+        String::new()
+    });
     Some(OpikSettings {
-        url: url.unwrap_or_else(|| crate::observability::OPIK_CLOUD_URL.into()),
+        url,
+        ui_url,
         api_key,
         workspace: r.string("OPIK_WORKSPACE", "default"),
         project_name: r.string("OPIK_PROJECT_NAME", "travel-lotara"),
         queue_capacity: r.positive("OPIK_QUEUE_CAPACITY", 10_000) as usize,
         flush_interval: Duration::from_millis(r.positive("OPIK_FLUSH_INTERVAL_MS", 2_000)),
+        // The SDK's `connection_monitor_ping_interval`.
+        ping_interval: Duration::from_millis(r.positive("OPIK_PING_INTERVAL_MS", 10_000)),
     })
 }
 
@@ -415,6 +428,25 @@ mod tests {
         assert_eq!(opik.project_name, "travel-lotara");
         assert_eq!(opik.queue_capacity, 10_000);
         assert_eq!(opik.flush_interval, Duration::from_secs(2));
+        assert_eq!(opik.ping_interval, Duration::from_secs(10));
+        assert_eq!(opik.ui_url, "https://www.comet.com/opik");
+    }
+
+    #[test]
+    fn opik_backend_direct_needs_the_ui_address_for_its_links() {
+        let err = config(&[("OPIK_URL_OVERRIDE", "http://localhost:8080")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OPIK_UI_URL"), "{err}");
+        let opik = config(&[
+            ("OPIK_URL_OVERRIDE", "http://localhost:8080"),
+            ("OPIK_UI_URL", "http://localhost:5173"),
+        ])
+        .unwrap()
+        .opik
+        .unwrap();
+        assert_eq!(opik.url, "http://localhost:8080");
+        assert_eq!(opik.ui_url, "http://localhost:5173");
     }
 
     #[test]
@@ -426,6 +458,7 @@ mod tests {
         assert_eq!(opik.url, "http://localhost:5173/api");
         assert!(opik.api_key.is_none());
         assert_eq!(opik.workspace, "default");
+        assert_eq!(opik.ui_url, "http://localhost:5173");
         let err = config(&[("OPIK_URL_OVERRIDE", "localhost:5173")])
             .unwrap_err()
             .to_string();

@@ -71,8 +71,10 @@ fn assert_valid(opik: &FakeOpik, api_key: Option<&str>, workspace: &str) {
     );
 }
 
+/// The SDK's link (opik 2.2.122 `get_project_url_by_trace_id`) for an API
+/// base that is the UI's `…/api`.
 fn expected_url(base: &str, trace_id: &str) -> String {
-    let path = base64::engine::general_purpose::STANDARD.encode(format!("{base}/"));
+    let path = base64::engine::general_purpose::STANDARD.encode(base);
     format!(
         "{base}/v1/session/redirect/projects/?trace_id={trace_id}&path={}",
         path.replace('+', "%2B")
@@ -168,7 +170,12 @@ async fn a_job_becomes_a_trace_with_a_span_per_stage_agent_and_llm_call() {
     );
     for span in &llm_spans {
         assert_eq!(span["model"], "fake-model");
-        assert_eq!(span["provider"], "openai_compatible");
+        assert!(
+            span["provider"].is_null(),
+            "a local server has no LLMProvider name"
+        );
+        assert_eq!(span["source"], "sdk");
+        assert!(span["error_info"].is_null());
         assert_eq!(
             span["usage"],
             json!({"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200})
@@ -716,4 +723,587 @@ async fn the_fake_opik_flags_what_opik_md_forbids() {
             "{expected:?} missing from:\n{problems}"
         );
     }
+}
+
+/// The trace batches Opik accepted, in arrival order.
+fn trace_batches(opik: &FakeOpik) -> Vec<Vec<Value>> {
+    opik.requests()
+        .into_iter()
+        .filter(|r| r.accepted() && r.path == "/v1/private/traces/batch")
+        .map(|r| r.body["traces"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn assert_nothing_refused(opik: &FakeOpik) {
+    let refused: Vec<String> = opik
+        .refused()
+        .iter()
+        .map(|r| format!("{} {}: {:?}", r.method, r.path, r.refused))
+        .collect();
+    assert!(refused.is_empty(), "Opik refused:\n{}", refused.join("\n"));
+}
+
+/// The issue's failure: a job's start record and its end record in one
+/// flush made a batch that repeats a trace id, which Opik refuses whole
+/// (422), losing every trace of the flush. No timed flush runs here (the
+/// interval outlasts the test), so the flush on shutdown sends both jobs'
+/// start and end records at once.
+#[tokio::test]
+async fn two_jobs_finishing_inside_one_flush_are_sent_as_one_record_each() {
+    let opik = FakeOpik::start().await;
+    let app = traced_app(&opik, &[("OPIK_FLUSH_INTERVAL_MS", "600000")]).await;
+    let mut traces = HashSet::new();
+    for query in ["A week in Lisbon for two", "4 days in Hanoi"] {
+        let id = app
+            .start_job("/v1/plan", json!({"user_id": "u1", "query": query}))
+            .await;
+        traces.insert(trace_id_of(&app.wait_status(&id, "completed").await));
+    }
+    assert!(opik.traces().is_empty(), "nothing sent before the flush");
+    app.stop().await;
+
+    assert_nothing_refused(&opik);
+    let batches = trace_batches(&opik);
+    assert_eq!(batches.len(), 1, "one flush, one trace batch");
+    let sent: Vec<String> = batches[0]
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sent.len(), 2, "the newest record of each trace: {sent:?}");
+    assert_eq!(sent.iter().cloned().collect::<HashSet<_>>(), traces);
+    for trace in &batches[0] {
+        assert_eq!(trace["output"]["status"], "completed");
+        assert!(trace["end_time"].is_string());
+    }
+    assert_eq!(opik.spans().len(), 2 * 11);
+    assert_valid(&opik, None, "default");
+}
+
+/// An approval job whose park and resume fall in one flush: its start,
+/// parked and final records merge into the final one; the spans of both
+/// runs arrive once each.
+#[tokio::test]
+async fn an_approval_job_parked_and_resumed_inside_one_flush_is_one_whole_trace() {
+    let opik = FakeOpik::start().await;
+    let app = traced_app(&opik, &[("OPIK_FLUSH_INTERVAL_MS", "600000")]).await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "5 days in Tokyo under $100"}),
+        )
+        .await;
+    let trace_id = trace_id_of(&app.wait_status(&id, "waiting_approval").await);
+    let approve = app
+        .post_json("/v1/approve", &json!({"job_id": id, "approved": true}))
+        .await;
+    assert_eq!(approve.status(), StatusCode::OK);
+    app.wait_status(&id, "completed").await;
+    app.stop().await;
+
+    assert_nothing_refused(&opik);
+    let traces = opik.traces();
+    assert_eq!(traces.len(), 1, "start, parked and final record merged");
+    assert_eq!(traces[0]["id"], trace_id.as_str());
+    assert_eq!(traces[0]["output"]["status"], "completed");
+    let spans = opik.spans();
+    for name in ["approval", "finalizing", "pretrip_agent", "intake"] {
+        assert_eq!(spans_named(&spans, name).len(), 1, "{name}");
+    }
+    assert_valid(&opik, None, "default");
+}
+
+/// Waits until Opik has the failed job's final record and its intake span.
+async fn wait_failed_trace(opik: &FakeOpik, trace_id: &str) -> Value {
+    wait_for(&format!("failed trace {trace_id}"), WAIT, || async {
+        let last = opik.final_trace(trace_id)?;
+        let intake_in = opik
+            .spans()
+            .iter()
+            .any(|s| s["trace_id"] == trace_id && s["name"] == "intake");
+        (last["output"]["status"] == "failed" && intake_in).then_some(last)
+    })
+    .await
+}
+
+fn spans_of<'a>(spans: &'a [Value], trace_id: &str) -> Vec<&'a Value> {
+    spans.iter().filter(|s| s["trace_id"] == trace_id).collect()
+}
+
+#[tokio::test]
+async fn failed_llm_calls_are_traced_with_their_error_model_and_usage() {
+    let opik = FakeOpik::start().await;
+    let llm = FakeLlm::start().await;
+    let app = traced_app(
+        &opik,
+        &[
+            ("LLM_BASE_URL", &llm.url),
+            ("LLM_MODEL", "fake-model"),
+            ("LLM_MAX_RETRIES", "0"),
+        ],
+    )
+    .await;
+
+    // The model answers intake twice with what is not JSON: both calls
+    // spent tokens, and the job fails.
+    llm.script([
+        Reply::Content("not json".into()),
+        Reply::Content("still not json".into()),
+    ]);
+    let refused = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "5 days in Tokyo"}),
+        )
+        .await;
+    let refused_trace = trace_id_of(&app.wait_status(&refused, "failed").await);
+    let trace = wait_failed_trace(&opik, &refused_trace).await;
+    assert_eq!(trace["error_info"]["exception_type"], "llm_failed");
+    let spans = opik.spans();
+    let spans = spans_of(&spans, &refused_trace);
+    let agent = spans.iter().find(|s| s["name"] == "intake_agent").unwrap();
+    assert_eq!(agent["error_info"]["exception_type"], "llm_failed");
+    let calls: Vec<&&Value> = spans.iter().filter(|s| s["type"] == "llm").collect();
+    assert_eq!(calls.len(), 2, "the call and its repair");
+    for call in &calls {
+        assert_eq!(call["parent_span_id"], agent["id"]);
+        assert_eq!(call["model"], "fake-model");
+        assert_eq!(call["error_info"]["exception_type"], "invalid_answer");
+        assert_eq!(
+            call["usage"],
+            json!({"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200}),
+            "the tokens the provider reported"
+        );
+        assert!(call["output"]["content"].is_string());
+    }
+
+    // The server fails the call: no answer, so no usage, but the span is there.
+    llm.script([Reply::Status(500, None)]);
+    let unavailable = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "5 days in Tokyo"}),
+        )
+        .await;
+    let unavailable_trace = trace_id_of(&app.wait_status(&unavailable, "failed").await);
+    wait_failed_trace(&opik, &unavailable_trace).await;
+    let spans = opik.spans();
+    let spans = spans_of(&spans, &unavailable_trace);
+    let calls: Vec<&&Value> = spans.iter().filter(|s| s["type"] == "llm").collect();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["model"], "fake-model");
+    assert_eq!(calls[0]["error_info"]["exception_type"], "unavailable");
+    assert!(
+        calls[0]["error_info"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("500")
+    );
+    assert!(calls[0]["usage"].is_null() && calls[0]["output"].is_null());
+
+    // A failed job's trace ends with its last span, not before (the job's
+    // failure is stored before the run closes its stage span).
+    for trace_id in [&refused_trace, &unavailable_trace] {
+        let trace = opik.final_trace(trace_id).unwrap();
+        let spans = opik.spans();
+        let intake = spans_of(&spans, trace_id)
+            .into_iter()
+            .find(|s| s["name"] == "intake")
+            .unwrap();
+        assert!(
+            trace["end_time"].as_str() >= intake["end_time"].as_str(),
+            "trace ends {} before intake {}",
+            trace["end_time"],
+            intake["end_time"]
+        );
+    }
+    assert_valid(&opik, None, "default");
+}
+
+/// Opik down for 30 s, then back: every trace, span and score arrives, and
+/// exactly once. Simulated at a tenth of the time: the fake closes its port
+/// (connections are refused, as with a crashed Opik) for 3 s while the
+/// exporter flushes every 100 ms and pings every 200 ms, so the outage
+/// spans 30 flushes and 15 pings (30 s at the SDK's 10 s ping spans 3).
+/// One job's trace starts before the outage and ends during it; two more
+/// jobs and two scores happen entirely during it.
+#[tokio::test]
+async fn an_opik_outage_loses_nothing_and_everything_arrives_once_when_it_is_back() {
+    const OUTAGE: Duration = Duration::from_secs(3);
+    let opik = FakeOpik::start().await;
+    let llm = FakeLlm::start().await;
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    llm.script([Reply::Hold(release.clone())]);
+    let app = traced_app(
+        &opik,
+        &[
+            ("LLM_BASE_URL", &llm.url),
+            ("LLM_MODEL", "fake-model"),
+            ("OPIK_PING_INTERVAL_MS", "200"),
+        ],
+    )
+    .await;
+    let first = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "5 days in Tokyo"}),
+        )
+        .await;
+    let running = wait_for("the first trace link", WAIT, || async {
+        let s = app.status(&first).await;
+        s["opik_trace_url"].is_string().then_some(s)
+    })
+    .await;
+    let first_trace = trace_id_of(&running);
+    wait_for("the first trace's start record", WAIT, || async {
+        opik.traces()
+            .iter()
+            .any(|t| t["id"] == first_trace.as_str())
+            .then_some(())
+    })
+    .await;
+
+    opik.go_down().await;
+    let down_at = Instant::now();
+    release.notify_one();
+    app.wait_status(&first, "completed").await;
+    let mut traces = vec![first_trace];
+    let mut jobs = vec![first];
+    for query in ["A week in Lisbon for two", "4 days in Hanoi"] {
+        let id = app
+            .start_job("/v1/plan", json!({"user_id": "u1", "query": query}))
+            .await;
+        traces.push(trace_id_of(&app.wait_status(&id, "completed").await));
+        jobs.push(id);
+    }
+    for id in &jobs[..2] {
+        let response = app
+            .post_json("/v1/feedback", &json!({"job_id": id, "rating": 4}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert!(
+        down_at.elapsed() < OUTAGE,
+        "the jobs took longer than the outage"
+    );
+    tokio::time::sleep_until((down_at + OUTAGE).into()).await;
+    let before_outage = opik.requests().len();
+    opik.come_back().await;
+    let back_at = Instant::now();
+
+    for trace_id in &traces {
+        wait_trace_at(&opik, trace_id, "completed").await;
+    }
+    let expected_spans = 3 * 11 + llm.requests().len();
+    wait_for("every span and score", WAIT, || async {
+        (opik.spans().len() >= expected_spans && opik.scores().len() >= 2).then_some(())
+    })
+    .await;
+    // Stopping sends anything still queued, so a duplicate would show now.
+    app.stop().await;
+
+    let requests = opik.requests();
+    assert!(
+        requests[..before_outage].iter().all(|r| r.at < down_at),
+        "the fake took nothing while it was down"
+    );
+    assert!(
+        requests[before_outage..]
+            .iter()
+            .any(|r| r.path == "/is-alive/ping"),
+        "sending resumed after a ping"
+    );
+    assert!(requests[before_outage..].iter().all(|r| r.at >= back_at));
+    assert_nothing_refused(&opik);
+    let spans = opik.spans();
+    assert_eq!(spans.len(), expected_spans, "every span, once");
+    let span_ids: HashSet<&str> = spans.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(span_ids.len(), spans.len());
+    let scores = opik.scores();
+    assert_eq!(scores.len(), 2, "every score, once");
+    let scored: HashSet<&str> = scores.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(scored, traces[..2].iter().map(String::as_str).collect());
+    let records: Vec<(String, String)> = opik
+        .traces()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["last_updated_at"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let unique: HashSet<&(String, String)> = records.iter().collect();
+    assert_eq!(unique.len(), records.len(), "no record sent twice");
+    let stored = opik.stored_traces();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored
+            .values()
+            .all(|t| t["output"]["status"] == "completed")
+    );
+    assert_valid(&opik, None, "default");
+}
+
+/// The link works for both self-hosted set-ups: API calls through the UI's
+/// proxy (`…:5173/api`), or to the backend directly (`…:8080`, no `/api`)
+/// with `OPIK_UI_URL`. Opik's redirect answers 303 to the trace's project
+/// in the UI; a link whose `path` lacks `/api` gets a 500.
+#[tokio::test]
+async fn the_trace_link_redirects_to_the_ui_in_both_self_hosted_setups() {
+    let opik = FakeOpik::start().await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let setups = [
+        vec![("OPIK_URL_OVERRIDE", opik.url.as_str())],
+        vec![
+            ("OPIK_URL_OVERRIDE", opik.backend_url.as_str()),
+            ("OPIK_UI_URL", opik.ui_url.as_str()),
+        ],
+    ];
+    for setup in setups {
+        let mut vars = setup.clone();
+        vars.extend([
+            ("OPIK_PROJECT_NAME", PROJECT),
+            ("OPIK_FLUSH_INTERVAL_MS", "100"),
+        ]);
+        let app = spawn_app(&vars).await;
+        let id = app
+            .start_job(
+                "/v1/plan",
+                json!({"user_id": "u1", "query": "4 days in Hanoi"}),
+            )
+            .await;
+        let done = app.wait_status(&id, "completed").await;
+        let trace_id = trace_id_of(&done);
+        assert_eq!(
+            done["opik_trace_url"],
+            expected_url(&opik.url, &trace_id),
+            "{setup:?}"
+        );
+        wait_trace_at(&opik, &trace_id, "completed").await;
+        let link = done["opik_trace_url"].as_str().unwrap();
+        let response = browser.get(link).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{setup:?}");
+        let location = response.headers()["location"].to_str().unwrap();
+        let project_page = format!("{}/default/projects/", opik.ui_url);
+        assert!(
+            location.starts_with(&project_page) && location.ends_with("/traces"),
+            "{location}"
+        );
+        app.stop().await;
+    }
+
+    // A link built from the backend's own base, as before OPIK_UI_URL.
+    let trace_id = opik.traces()[0]["id"].as_str().unwrap().to_string();
+    let path = base64::engine::general_purpose::STANDARD.encode(&opik.backend_url);
+    let broken = format!(
+        "{}/v1/session/redirect/projects/?trace_id={trace_id}&path={path}",
+        opik.backend_url
+    );
+    let response = browser.get(&broken).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Completed,
+    Approved,
+    Rejected,
+    Failed,
+    Proactive,
+}
+
+/// Twenty mixed jobs with the production flush interval (2 s), so a job's
+/// records often share a flush: every job reaches Opik as one whole trace
+/// in its final state, and Opik refuses no batch. Prints the figures.
+#[tokio::test]
+async fn twenty_mixed_jobs_reach_opik_whole_and_no_batch_is_refused() {
+    use Kind::*;
+    let opik = FakeOpik::start().await;
+    let app = spawn_app(&[
+        ("OPIK_URL_OVERRIDE", opik.url.as_str()),
+        ("OPIK_PROJECT_NAME", PROJECT),
+    ])
+    .await;
+    let kinds = [
+        Completed, Approved, Rejected, Failed, Proactive, Completed, Approved, Completed, Rejected,
+        Failed, Proactive, Completed, Approved, Rejected, Failed, Proactive, Completed, Approved,
+        Proactive, Completed,
+    ];
+    const QUERIES: [&str; 3] = [
+        "A week in Lisbon for two",
+        "4 days in Hanoi",
+        "5 days in Da Nang",
+    ];
+    let mut jobs = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        let (path, body) = match kind {
+            Completed => (
+                "/v1/plan",
+                json!({"user_id": "u20", "query": QUERIES[i % QUERIES.len()]}),
+            ),
+            Approved | Rejected => (
+                "/v1/plan",
+                json!({"user_id": "u20", "query": "5 days in Tokyo under $100"}),
+            ),
+            Failed => (
+                "/v1/plan",
+                json!({"user_id": "u20", "query": "A relaxing week somewhere nice"}),
+            ),
+            Proactive => (
+                "/v1/suggest",
+                json!({"user_id": "u20", "trigger_type": "price_drop",
+                       "context": {"route": "LAX->NRT", "old_price": 850, "new_price": 650, "savings": 200}}),
+            ),
+        };
+        jobs.push((app.start_job(path, body).await, *kind));
+    }
+    for (id, kind) in &jobs {
+        if matches!(kind, Approved | Rejected) {
+            app.wait_status(id, "waiting_approval").await;
+            let decision = app
+                .post_json(
+                    "/v1/approve",
+                    &json!({"job_id": id, "approved": *kind == Approved}),
+                )
+                .await;
+            assert_eq!(decision.status(), StatusCode::OK);
+        }
+    }
+    let mut expected = HashMap::new();
+    let mut scored = 0;
+    for (id, kind) in &jobs {
+        let status = app.wait_finished(id).await;
+        let wanted = match kind {
+            Completed | Approved | Proactive => "completed",
+            Rejected => "cancelled",
+            Failed => "failed",
+        };
+        assert_eq!(status["status"], wanted, "{kind:?}");
+        if wanted == "completed" {
+            let rating = app
+                .post_json("/v1/feedback", &json!({"job_id": id, "rating": 5}))
+                .await;
+            assert_eq!(rating.status(), StatusCode::OK);
+            scored += 1;
+        }
+        expected.insert(trace_id_of(&status), wanted);
+    }
+    wait_for(
+        "every job's final trace and score",
+        Duration::from_secs(30),
+        || async {
+            let stored = opik.stored_traces();
+            let all = expected.iter().all(|(id, wanted)| {
+                stored
+                    .get(id)
+                    .is_some_and(|t| t["output"]["status"] == *wanted)
+            });
+            (all && opik.scores().len() >= scored).then_some(())
+        },
+    )
+    .await;
+    app.stop().await;
+
+    let stored = opik.stored_traces();
+    let records = opik.traces();
+    let spans = opik.spans();
+    let scores = opik.scores();
+    let batches = trace_batches(&opik);
+    let refused = opik.refused();
+    let single_record = expected
+        .keys()
+        .filter(|id| records.iter().filter(|t| t["id"] == id.as_str()).count() == 1)
+        .count();
+    eprintln!(
+        "20 mixed jobs (6 completed, 4 approved, 3 rejected, 3 failed, 4 proactive): \
+         traces stored {} for {} jobs ({} trace records in {} batches; {} traces sent as a \
+         single merged record), spans {}, scores {}, refused batches {}",
+        stored.len(),
+        jobs.len(),
+        records.len(),
+        batches.len(),
+        single_record,
+        spans.len(),
+        scores.len(),
+        refused.len(),
+    );
+    assert_nothing_refused(&opik);
+    assert_eq!(stored.len(), jobs.len(), "one trace per job");
+    for (id, wanted) in &expected {
+        assert_eq!(stored[id]["output"]["status"], *wanted);
+        assert!(stored[id]["end_time"].is_string());
+    }
+    assert_eq!(scores.len(), scored);
+    assert!(
+        spans
+            .iter()
+            .all(|s| expected.contains_key(s["trace_id"].as_str().unwrap()))
+    );
+    assert_valid(&opik, None, "default");
+}
+
+/// The bound holds during an outage: what fits is kept and arrives once
+/// Opik is back; only what exceeds it is dropped, and counted.
+#[tokio::test]
+async fn an_outage_past_the_bound_drops_only_the_excess_and_counts_it() {
+    let opik = FakeOpik::start().await;
+    // One worker: the second job starts only once the first job's run has
+    // pushed its last record.
+    let app = traced_app(
+        &opik,
+        &[
+            ("OPIK_QUEUE_CAPACITY", "5"),
+            ("OPIK_PING_INTERVAL_MS", "200"),
+            ("WORKER_CONCURRENCY", "1"),
+        ],
+    )
+    .await;
+    let before = dropped_for_full_queue(&app.get("/metrics").await.text().await.unwrap());
+    opik.go_down().await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A week in Lisbon for two"}),
+        )
+        .await;
+    let trace_id = trace_id_of(&app.wait_status(&id, "completed").await);
+    let barrier = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "A relaxing week somewhere nice"}),
+        )
+        .await;
+    app.wait_status(&barrier, "failed").await;
+    // The first job pushed two trace records and eleven spans; five fit.
+    let dropped = dropped_for_full_queue(&app.get("/metrics").await.text().await.unwrap()) - before;
+    assert!(dropped >= 8.0, "dropped {dropped}");
+
+    opik.come_back().await;
+    let ours = || {
+        let traces = opik.traces();
+        let spans = opik.spans();
+        let traces: Vec<Value> = traces
+            .into_iter()
+            .filter(|t| t["id"] == trace_id.as_str())
+            .collect();
+        let spans = spans
+            .into_iter()
+            .filter(|s| s["trace_id"] == trace_id.as_str())
+            .count();
+        (traces, spans)
+    };
+    wait_for("the kept records", WAIT, || async {
+        let (traces, spans) = ours();
+        (traces.len() + spans >= 5).then_some(())
+    })
+    .await;
+    app.stop().await;
+    let (traces, spans) = ours();
+    assert_eq!(traces.len() + spans, 5, "the five kept records, each once");
+    assert_eq!(traces.len(), 1, "the start record was kept");
+    assert!(traces[0]["end_time"].is_null());
+    assert_nothing_refused(&opik);
 }

@@ -6,7 +6,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use lotara::jobs::{
-    Change, Job, JobRequest, JobStore, RedisStore, StoreError, StoreSettings, WorkflowMode,
+    Change, Job, JobRequest, JobStore, RedisStore, StoreError, StoreSettings, WorkQueue,
+    WorkflowMode,
 };
 use support::redis_server::RedisServer;
 

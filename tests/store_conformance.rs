@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use lotara::jobs::{
-    self, Approval, Change, Created, EventKind, Job, JobRequest, JobStatus, JobStore, MemoryStore,
-    NewEvent, RedisStore, StoreSettings, WorkflowMode, transitions,
+    self, Approval, Change, Created, EventKind, Job, JobBackend, JobRequest, JobStatus,
+    MemoryStore, NewEvent, RedisStore, StoreSettings, WorkflowMode, transitions,
 };
 use serde_json::json;
 
@@ -22,7 +22,7 @@ enum Backend {
 }
 
 impl Backend {
-    async fn open(self, settings: StoreSettings) -> Arc<dyn JobStore> {
+    async fn open(self, settings: StoreSettings) -> Arc<dyn JobBackend> {
         match self {
             Backend::Redis => Arc::new(
                 RedisStore::connect(&support::redis_url(), settings)
@@ -33,7 +33,7 @@ impl Backend {
         }
     }
 
-    async fn store(self) -> Arc<dyn JobStore> {
+    async fn store(self) -> Arc<dyn JobBackend> {
         self.open(settings()).await
     }
 }
@@ -46,7 +46,7 @@ fn settings() -> StoreSettings {
     }
 }
 
-async fn new_job(store: &Arc<dyn JobStore>, user: &str) -> Job {
+async fn new_job(store: &Arc<dyn JobBackend>, user: &str) -> Job {
     let job = Job::new(user.into(), WorkflowMode::Reactive, JobRequest::default());
     store
         .create(&job, job.created_event())

@@ -168,7 +168,7 @@ async fn bad_input_is_a_422_naming_each_field() {
         (json!({"user_id": "u", "kind": "stocks"}), vec!["kind"]),
         (json!({"kind": "budget", "budget_usd": 10}), vec!["user_id"]),
         (
-            json!({"user_id": "u", "kind": "price", "routes": [{"origin": "LAX", "destination": "NRT"}, {"origin": "Atlantis", "destination": "LAX"}]}),
+            json!({"user_id": "u", "kind": "price", "routes": [{"origin": "LAX", "destination": "NRT"}, {"origin": "Narnia", "destination": "LAX"}]}),
             vec!["routes[1].origin"],
         ),
         (

@@ -3,12 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::AppState;
-use super::dto::{ApprovalRequest, ErrorResponse, FeedbackRequest, MessageResponse};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponse, FieldError};
+use super::jobs::MessageResponse;
 use super::jobs::{parse_job_id, with_job_id};
 use super::json::Valid;
+use super::json::{Fields, FromJson};
 use crate::jobs::{Feedback, Job, transitions};
 
 /// Approve or reject a plan paused for approval.
@@ -76,4 +79,64 @@ pub async fn submit_feedback(
     Ok(Json(MessageResponse::new(
         "Feedback submitted successfully",
     )))
+}
+
+#[derive(Debug, Clone, ToSchema)]
+#[schema(example = json!({"job_id": "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "approved": true, "notes": "OK to go over by $300"}))]
+pub struct ApprovalRequest {
+    pub job_id: String,
+    pub approved: bool,
+    /// At most 500 characters.
+    pub notes: Option<String>,
+}
+
+impl FromJson for ApprovalRequest {
+    fn from_json(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
+        let mut f = Fields::new(body);
+        let job_id = f.string("job_id", true, 100);
+        let approved = f.boolean("approved");
+        let notes = f.string("notes", false, 500);
+        f.finish(|| {
+            Some(Self {
+                job_id: job_id?,
+                approved: approved?,
+                notes,
+            })
+        })
+    }
+}
+
+#[derive(Debug, Clone, ToSchema)]
+#[schema(example = json!({
+    "job_id": "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "rating": 5, "comment": "Great plan",
+    "helpful_aspects": ["itinerary"], "improvement_areas": ["hotel choice"]
+}))]
+pub struct FeedbackRequest {
+    pub job_id: String,
+    /// 1–5.
+    pub rating: u8,
+    /// At most 1000 characters.
+    pub comment: Option<String>,
+    pub helpful_aspects: Option<Vec<String>>,
+    pub improvement_areas: Option<Vec<String>>,
+}
+
+impl FromJson for FeedbackRequest {
+    fn from_json(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
+        let mut f = Fields::new(body);
+        let job_id = f.string("job_id", true, 100);
+        let rating = f.integer("rating", true, 1, 5);
+        let comment = f.string("comment", false, 1000);
+        let helpful_aspects = f.strings("helpful_aspects", 50, 200);
+        let improvement_areas = f.strings("improvement_areas", 50, 200);
+        f.finish(|| {
+            Some(Self {
+                job_id: job_id?,
+                rating: u8::try_from(rating?).ok()?,
+                comment,
+                helpful_aspects,
+                improvement_areas,
+            })
+        })
+    }
 }

@@ -6,8 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::error::FieldError;
-use super::{actions, dto, jobs, scheduler, service, stream, watchlists};
+use super::error::{ErrorResponse, FieldError};
+use super::{actions, jobs, operator, scheduler, service, stream, watchlists};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,14 +21,15 @@ use super::{actions, dto, jobs, scheduler, service, stream, watchlists};
         stream::stream_job, actions::approve, actions::submit_feedback,
         watchlists::create_watchlist, watchlists::list_watchlists, watchlists::get_watchlist,
         watchlists::update_watchlist, watchlists::delete_watchlist, scheduler::run_task,
-        service::root, service::health, service::metrics,
+        service::root, service::health, service::metrics, operator::list_jobs,
     ),
-    components(schemas(FieldError, dto::ErrorResponse, dto::JobStatusResponse, dto::RouteInfo, dto::BusyInfo)),
+    components(schemas(FieldError, ErrorResponse, jobs::JobStatusResponse, watchlists::RouteInfo, watchlists::BusyInfo)),
     modifiers(&Security),
     tags(
         (name = "jobs", description = "Planning and suggestion jobs"),
         (name = "watchlists", description = "What the proactive scheduler watches: fares, calendars, budgets"),
         (name = "scheduler", description = "Running the proactive monitors on request"),
+        (name = "operator", description = "Views across users for operators and the console at /console"),
         (name = "service", description = "Health, metrics, metadata"),
     )
 )]

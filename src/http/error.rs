@@ -3,11 +3,12 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::dto::{ErrorResponse, Timestamp};
 use crate::jobs::{ApplyError, Refusal, StoreError};
 use crate::scheduler::watchlist::Invalid;
 use crate::scheduler::{UpdateError, WatchStoreError};
@@ -223,4 +224,47 @@ pub async fn not_found() -> ApiError {
 /// Known routes called with the wrong method.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// RFC 3339 in UTC with milliseconds and a `Z`, e.g. `2026-01-20T10:00:00.123Z`.
+#[derive(Debug, Clone, Copy, PartialEq, ToSchema)]
+#[schema(value_type = String, format = DateTime, example = "2026-01-20T10:00:00.123Z")]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(Utc::now())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(t: DateTime<Utc>) -> Self {
+        Self(t)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "error": "ValidationError",
+    "message": "Request validation failed",
+    "job_id": null,
+    "timestamp": "2026-01-20T10:00:00.123Z",
+    "details": {"errors": [{"location": "body", "field": "query", "reason": "Field required"}]}
+}))]
+pub struct ErrorResponse {
+    /// Stable code: ValidationError, BadRequest, NotFound, MethodNotAllowed,
+    /// Conflict, PayloadTooLarge, UnsupportedMediaType, Unauthorized,
+    /// RateLimited, ServiceUnavailable, InternalServerError.
+    pub error: String,
+    pub message: String,
+    pub job_id: Option<String>,
+    pub timestamp: Timestamp,
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
 }

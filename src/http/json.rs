@@ -59,10 +59,13 @@ impl<S: Send + Sync, T: FromJson> FromRequest<S> for Valid<T> {
     }
 }
 
-/// Reads fields of one object, collecting every problem.
+/// Reads fields of one object, collecting every problem. It remembers the
+/// keys it was asked for, so a strict type spells its fields once and
+/// `reject_unread` reports the rest.
 pub struct Fields<'a> {
     object: &'a Map<String, Value>,
     prefix: &'a str,
+    read: Vec<String>,
     pub errors: Vec<FieldError>,
 }
 
@@ -76,6 +79,7 @@ impl<'a> Fields<'a> {
         Self {
             object,
             prefix,
+            read: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -94,7 +98,10 @@ impl<'a> Fields<'a> {
     }
 
     /// The value, treating JSON `null` as absent.
-    fn get(&self, field: &str) -> Option<&'a Value> {
+    fn get(&mut self, field: &str) -> Option<&'a Value> {
+        if !self.read.iter().any(|r| r == field) {
+            self.read.push(field.to_string());
+        }
         self.object.get(field).filter(|v| !v.is_null())
     }
 
@@ -126,19 +133,22 @@ impl<'a> Fields<'a> {
         self.object.get(field).is_some_and(Value::is_null)
     }
 
-    /// Reports every key not in `known`: a misspelt setting is an error,
-    /// not silently ignored.
-    pub fn reject_unknown(&mut self, known: &[&str]) {
+    /// Reports every key no read asked for: a misspelt setting is an
+    /// error, not silently ignored. Call it once every field has been read;
+    /// the unknown keys are reported first, in key order.
+    pub fn reject_unread(&mut self) {
         let mut unknown: Vec<String> = self
             .object
             .keys()
-            .filter(|k| !known.contains(&k.as_str()))
+            .filter(|k| !self.read.contains(k))
             .cloned()
             .collect();
         unknown.sort();
+        let found = std::mem::take(&mut self.errors);
         for key in unknown {
             self.fail(&key, "Unknown field");
         }
+        self.errors.extend(found);
     }
 
     /// An optional true/false.

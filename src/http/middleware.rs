@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::knowledge::fnv1a;
 
 fn presented_key(req: &Request) -> Option<&str> {
     let headers = req.headers();
@@ -64,7 +65,7 @@ pub async fn rate_limit(
         None => format!("ip:{}", peer.ip()),
     };
     match state
-        .store
+        .limiter
         .count_request(&client, Duration::from_secs(60))
         .await
     {
@@ -77,12 +78,6 @@ pub async fn rate_limit(
             next.run(req).await
         }
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Ends a non-streaming request that runs past `REQUEST_TIMEOUT_SECS` with a

@@ -2,12 +2,13 @@
 //! and results into the wire types of API.md. One file per resource.
 
 mod actions;
+mod console;
 pub mod docs;
-pub mod dto;
 pub mod error;
 mod jobs;
 mod json;
 mod middleware;
+mod operator;
 mod scheduler;
 mod service;
 mod stream;
@@ -30,7 +31,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
-use crate::jobs::JobStore;
+use crate::jobs::{JobStore, RateLimiter, StoreHealth};
 use crate::llm::LlmClient;
 use crate::observability::Tracer;
 use crate::scheduler::Scheduler;
@@ -41,6 +42,10 @@ pub use service::VERSION;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn JobStore>,
+    /// Counts requests per client for `RATE_LIMIT_PER_MINUTE`.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// What `/health` and `/metrics` report of the store.
+    pub health: Arc<dyn StoreHealth>,
     pub llm: Option<Arc<LlmClient>>,
     /// Where jobs' traces and feedback scores go (a no-op without Opik).
     pub tracer: Tracer,
@@ -72,6 +77,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(watchlists::delete_watchlist),
         )
         .route("/v1/scheduler/{task}/run", post(scheduler::run_task))
+        .route("/v1/operator/jobs", get(operator::list_jobs))
         // Layers run last-added first: the key is checked, then counted.
         .route_layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .route_layer(from_fn_with_state(
@@ -83,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(service::health))
         .route("/metrics", get(service::metrics))
         .merge(docs::swagger())
+        .merge(console::routes())
         .layer(from_fn_with_state(
             state.clone(),
             middleware::request_timeout,

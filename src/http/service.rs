@@ -6,9 +6,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
-use super::dto::{HealthResponse, RootResponse, ServicesHealth, Timestamp};
+use super::error::Timestamp;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -36,10 +38,10 @@ fn verdict(result: Result<Result<(), String>, tokio::time::error::Elapsed>) -> S
 }
 
 async fn probe_store(state: &AppState) -> String {
-    if state.store.backend() != "redis" {
+    if state.health.backend() != "redis" {
         return "not_configured".into();
     }
-    let ping = async { state.store.ping().await.map_err(|e| e.to_string()) };
+    let ping = async { state.health.ping().await.map_err(|e| e.to_string()) };
     verdict(tokio::time::timeout(PROBE_TIMEOUT, ping).await)
 }
 
@@ -86,11 +88,41 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    if let Ok(Ok(depth)) = tokio::time::timeout(PROBE_TIMEOUT, state.store.queue_depth()).await {
+    if let Ok(Ok(depth)) = tokio::time::timeout(PROBE_TIMEOUT, state.health.queue_depth()).await {
         metrics::gauge!("lotara_queue_depth").set(depth as f64);
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServicesHealth {
+    /// `healthy`, `unhealthy: <reason>` or `not_configured`.
+    pub redis: String,
+    pub opik: String,
+    pub llm: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "healthy", "timestamp": "2026-01-20T10:00:00.123Z", "version": "0.1.0",
+    "services": {"redis": "healthy", "opik": "not_configured", "llm": "not_configured"}
+}))]
+pub struct HealthResponse {
+    /// `healthy`, or `degraded` when a configured dependency is unhealthy.
+    pub status: String,
+    pub timestamp: Timestamp,
+    pub version: String,
+    pub services: ServicesHealth,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"message": "Travel Lotara AI Backend", "version": "0.1.0", "docs": "/api/docs", "health": "/health"}))]
+pub struct RootResponse {
+    pub message: String,
+    pub version: String,
+    pub docs: String,
+    pub health: String,
 }

@@ -23,8 +23,7 @@ use serde_json::json;
 use tokio_stream::wrappers::IntervalStream;
 
 use super::AppState;
-use super::dto::ErrorResponse;
-use super::error::{ApiError, FieldError};
+use super::error::{ApiError, ErrorResponse, FieldError};
 use super::jobs::parse_job_id;
 use crate::jobs::{self, Event, EventId, StoreError};
 

@@ -108,10 +108,6 @@ impl Subscription {
     pub async fn recv(&mut self) -> Option<Arc<Event>> {
         self.rx.recv().await
     }
-
-    pub fn job_id(&self) -> Uuid {
-        self.job_id
-    }
 }
 
 impl Drop for Subscription {

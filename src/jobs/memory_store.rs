@@ -14,10 +14,11 @@ use uuid::Uuid;
 
 use super::StoreSettings;
 use super::hub::{EventHub, Subscription};
+use super::listing::JobFilter;
 use super::model::{Event, EventId, Job, NewEvent};
 use super::store::{
-    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, StoreError,
-    Transition,
+    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, RateLimiter,
+    StoreError, StoreHealth, Transition, WorkQueue,
 };
 
 pub struct MemoryStore {
@@ -318,6 +319,38 @@ impl JobStore for MemoryStore {
         Ok(JobPage { jobs, next_cursor })
     }
 
+    async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<JobPage, StoreError> {
+        let mut state = self.lock();
+        Self::sweep(&mut state);
+        let mut ids: Vec<Uuid> = match &filter.user_id {
+            Some(user) => state
+                .users
+                .get(user)
+                .map(|ids| ids.iter().copied().collect())
+                .unwrap_or_default(),
+            None => state.jobs.keys().copied().collect(),
+        };
+        let ceiling = filter.id_ceiling(cursor);
+        let floor = filter.lowest_id();
+        ids.retain(|id| ceiling.is_none_or(|c| *id < c) && floor.is_none_or(|f| *id >= f));
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        let now = Instant::now();
+        let mut matching = ids
+            .iter()
+            .filter_map(|id| state.jobs.get(id).filter(|s| s.expires_at > now))
+            .map(|s| &s.job)
+            .filter(|job| filter.matches(job));
+        let jobs: Vec<Job> = matching.by_ref().take(limit).cloned().collect();
+        let more = matching.next().is_some();
+        let next_cursor = more.then(|| jobs.last().map(|j| j.id)).flatten();
+        Ok(JobPage { jobs, next_cursor })
+    }
+
     async fn events_after(
         &self,
         id: Uuid,
@@ -338,7 +371,10 @@ impl JobStore for MemoryStore {
     fn subscribe(&self, id: Uuid) -> Subscription {
         self.hub.subscribe(id)
     }
+}
 
+#[async_trait]
+impl WorkQueue for MemoryStore {
     async fn claim(
         &self,
         consumer: &str,
@@ -418,11 +454,6 @@ impl JobStore for MemoryStore {
             .collect())
     }
 
-    async fn queue_depth(&self) -> Result<u64, StoreError> {
-        let state = self.lock();
-        Ok((state.waiting.len() + state.pending.len()) as u64)
-    }
-
     async fn due_deadlines(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Uuid>, StoreError> {
         let state = self.lock();
         let now_ms = now.timestamp_millis();
@@ -434,7 +465,10 @@ impl JobStore for MemoryStore {
             .map(|(_, id)| *id)
             .collect())
     }
+}
 
+#[async_trait]
+impl RateLimiter for MemoryStore {
     async fn count_request(
         &self,
         client: &str,
@@ -449,6 +483,14 @@ impl JobStore for MemoryStore {
             .or_insert((0, now + window));
         *count += 1;
         Ok((*count, ends.saturating_duration_since(now)))
+    }
+}
+
+#[async_trait]
+impl StoreHealth for MemoryStore {
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        let state = self.lock();
+        Ok((state.waiting.len() + state.pending.len()) as u64)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

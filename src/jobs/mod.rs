@@ -4,6 +4,7 @@
 
 mod follow;
 mod hub;
+pub mod listing;
 mod memory_store;
 mod model;
 mod redis_store;
@@ -15,12 +16,13 @@ use std::time::Duration;
 
 pub use follow::follow;
 pub use hub::{EventHub, Subscription};
+pub use listing::JobFilter;
 pub use memory_store::MemoryStore;
 pub use model::*;
 pub use redis_store::RedisStore;
 pub use store::{
-    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, Refusal, StoreError,
-    Transition,
+    Applied, ApplyError, Change, Created, Deadline, JobBackend, JobPage, JobStore, Lease,
+    RateLimiter, Refusal, StoreError, StoreHealth, Transition, WorkQueue,
 };
 
 /// Store settings that do not depend on the backend.
@@ -84,7 +86,7 @@ pub async fn submit_once(
 pub async fn open_store(
     redis_url: Option<&str>,
     settings: StoreSettings,
-) -> Result<Arc<dyn JobStore>, StoreError> {
+) -> Result<Arc<dyn JobBackend>, StoreError> {
     Ok(match redis_url {
         Some(url) => Arc::new(RedisStore::connect(url, settings).await?),
         None => Arc::new(MemoryStore::new(settings)),

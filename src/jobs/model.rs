@@ -1,5 +1,5 @@
-//! The job as the store keeps it. Wire types (what clients see) live in
-//! `http::dto` and are converted from these.
+//! The job as the store keeps it. Wire types (what clients see) live under
+//! `http/`, beside each resource's handlers, and are converted from these.
 
 use std::fmt;
 use std::str::FromStr;
@@ -158,8 +158,10 @@ pub struct Feedback {
     pub submitted_at: DateTime<Utc>,
 }
 
+/// The LLM tokens a job has used, as stored with it (the workflow copies it
+/// from the LLM layer's `TokenUsage`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenUsage {
+pub struct JobUsage {
     pub calls: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -199,7 +201,7 @@ pub struct Job {
     #[serde(default)]
     pub attempts: u32,
     #[serde(default)]
-    pub usage: TokenUsage,
+    pub usage: JobUsage,
     pub trace: Option<TraceRef>,
     /// The queue entry whose run owns the job; a run whose entry is not this
     /// one (its lease was reclaimed) must stop.
@@ -231,7 +233,7 @@ impl Job {
             approval: None,
             feedback: Vec::new(),
             attempts: 0,
-            usage: TokenUsage::default(),
+            usage: JobUsage::default(),
             trace: None,
             lease_entry: None,
         }

@@ -8,6 +8,7 @@
 //! - `queue` stream with consumer group `workers`: one entry per runnable job
 //! - `user:{<user>}:jobs` sorted set of job ids (all score 0, v7 ids sort by
 //!   creation), trimmed to the TTL window on every create
+//! - `jobs` sorted set of every job id, like a user's, for operator listings
 //! - `user:{<user>}:idem:<key>`: the job an idempotency key created (job TTL)
 //! - `deadlines` sorted set: parked jobs by approval deadline (ms)
 //! - `events` pub/sub channel: every event, as `job\nid\nkind\ndata`
@@ -32,11 +33,12 @@ use uuid::Uuid;
 
 use super::StoreSettings;
 use super::hub::{EventHub, Subscription};
+use super::listing::{self, JobFilter};
 use super::model::NewEvent;
 use super::model::{Event, EventId, EventKind, Job};
 use super::store::{
-    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, StoreError,
-    Transition,
+    Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, RateLimiter,
+    StoreError, StoreHealth, Transition, WorkQueue,
 };
 
 const GROUP: &str = "workers";
@@ -60,6 +62,9 @@ redis.call('XADD', KEYS[3], '*', 'job', ARGV[6])
 redis.call('ZADD', KEYS[4], 0, ARGV[6])
 redis.call('ZREMRANGEBYLEX', KEYS[4], '-', '(' .. ARGV[8])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
+redis.call('ZADD', KEYS[6], 0, ARGV[6])
+redis.call('ZREMRANGEBYLEX', KEYS[6], '-', '(' .. ARGV[8])
+redis.call('PEXPIRE', KEYS[6], ARGV[2])
 if ARGV[9] ~= '' then redis.call('SET', KEYS[5], ARGV[6], 'PX', ARGV[2]) end
 redis.call('PUBLISH', ARGV[7], ARGV[6] .. '\n' .. id .. '\n' .. ARGV[3] .. '\n' .. ARGV[4])
 return {1, id}
@@ -139,6 +144,9 @@ impl Keys {
     }
     fn user(&self, user: &str) -> String {
         format!("{}user:{{{user}}}:jobs", self.prefix)
+    }
+    fn all_jobs(&self) -> String {
+        format!("{}jobs", self.prefix)
     }
     fn queue(&self) -> String {
         format!("{}queue", self.prefix)
@@ -257,6 +265,54 @@ impl RedisStore {
         }
     }
 
+    /// Up to `count` ids of `index`, newest first, below `ceiling` and at or
+    /// above `floor`.
+    async fn index_range(
+        &self,
+        index: &str,
+        ceiling: Option<Uuid>,
+        floor: Option<Uuid>,
+        count: usize,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let max = ceiling.map_or_else(|| "+".to_string(), |c| format!("({c}"));
+        let min = floor.map_or_else(|| "-".to_string(), |f| format!("[{f}"));
+        let mut conn = self.conn.clone();
+        let index = index.to_string();
+        let ids: Vec<String> = self
+            .timed(async move {
+                redis::cmd("ZREVRANGEBYLEX")
+                    .arg(index)
+                    .arg(max)
+                    .arg(min)
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(count)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
+    }
+
+    /// The states of `ids`, in order; `None` for a job that expired.
+    async fn read_states(&self, ids: &[Uuid]) -> Result<Vec<Option<Job>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hget(self.keys.job(*id), "state");
+        }
+        let mut conn = self.conn.clone();
+        let states: Vec<Option<Vec<u8>>> = self
+            .timed(async move { pipe.query_async(&mut conn).await })
+            .await?;
+        states
+            .into_iter()
+            .map(|s| s.map(|s| decode_state(&s)).transpose())
+            .collect()
+    }
+
     fn ttl_ms(&self) -> u64 {
         self.settings.job_ttl.as_millis() as u64
     }
@@ -337,6 +393,7 @@ impl RedisStore {
             .key(self.keys.queue())
             .key(self.keys.user(&job.user_id))
             .key(self.keys.idempotency(&job.user_id, key.unwrap_or("")))
+            .key(self.keys.all_jobs())
             .arg(state)
             .arg(self.ttl_ms())
             .arg(first_event.kind.as_str())
@@ -354,7 +411,7 @@ impl RedisStore {
         .await
         {
             Ok(Ok(reply)) => reply,
-            Ok(Err(e)) if e.to_string().contains("DUPLICATE") => {
+            Ok(Err(e)) if e.code() == Some("DUPLICATE") => {
                 return Err(StoreError::Duplicate(job.id));
             }
             Ok(Err(e)) => return Err(unavailable(e)),
@@ -645,6 +702,53 @@ impl JobStore for RedisStore {
         Ok(JobPage { jobs, next_cursor })
     }
 
+    async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<JobPage, StoreError> {
+        const BATCH: usize = 200;
+        let index = match &filter.user_id {
+            Some(user) => self.keys.user(user),
+            None => self.keys.all_jobs(),
+        };
+        let floor = filter.lowest_id();
+        let mut ceiling = filter.id_ceiling(cursor);
+        let mut jobs = Vec::new();
+        let mut scanned = 0;
+        loop {
+            let ids = self.index_range(&index, ceiling, floor, BATCH).await?;
+            let exhausted = ids.len() < BATCH;
+            let states = self.read_states(&ids).await?;
+            for (i, job) in states.into_iter().enumerate() {
+                let Some(job) = job.filter(|j| filter.matches(j)) else {
+                    continue;
+                };
+                jobs.push(job);
+                if jobs.len() == limit {
+                    let more = i + 1 < ids.len() || !exhausted;
+                    let next_cursor = more.then(|| jobs.last().map(|j| j.id)).flatten();
+                    return Ok(JobPage { jobs, next_cursor });
+                }
+            }
+            scanned += ids.len();
+            let Some(last) = ids.last().copied().filter(|_| !exhausted) else {
+                return Ok(JobPage {
+                    jobs,
+                    next_cursor: None,
+                });
+            };
+            if scanned >= listing::MAX_SCANNED {
+                return Ok(JobPage {
+                    jobs,
+                    next_cursor: Some(last),
+                });
+            }
+            ceiling = Some(last);
+        }
+    }
+
     async fn events_after(
         &self,
         id: Uuid,
@@ -672,7 +776,10 @@ impl JobStore for RedisStore {
     fn subscribe(&self, id: Uuid) -> Subscription {
         self.hub.subscribe(id)
     }
+}
 
+#[async_trait]
+impl WorkQueue for RedisStore {
     async fn claim(
         &self,
         consumer: &str,
@@ -786,12 +893,6 @@ impl JobStore for RedisStore {
         }
     }
 
-    async fn queue_depth(&self) -> Result<u64, StoreError> {
-        let mut conn = self.conn.clone();
-        let queue = self.keys.queue();
-        self.timed(async move { conn.xlen(queue).await }).await
-    }
-
     async fn due_deadlines(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Uuid>, StoreError> {
         let mut conn = self.conn.clone();
         let key = self.keys.deadlines();
@@ -810,7 +911,10 @@ impl JobStore for RedisStore {
             .await?;
         Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
     }
+}
 
+#[async_trait]
+impl RateLimiter for RedisStore {
     async fn count_request(
         &self,
         client: &str,
@@ -836,6 +940,15 @@ impl JobStore for RedisStore {
             })
             .await?;
         Ok((count, Duration::from_millis(ttl.max(0) as u64)))
+    }
+}
+
+#[async_trait]
+impl StoreHealth for RedisStore {
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        let queue = self.keys.queue();
+        self.timed(async move { conn.xlen(queue).await }).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

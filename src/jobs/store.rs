@@ -1,5 +1,7 @@
-//! The `JobStore` trait: the one place where job state, event logs and the
-//! work queue live. Both implementations (Redis, memory) pass the same
+//! The store's traits, one per kind of caller: `JobStore` (job state and
+//! its event log), `WorkQueue` (leases and deadlines, for the executor),
+//! `RateLimiter` and `StoreHealth` (for HTTP). One backend implements all of
+//! them (`JobBackend`); both backends (Redis, memory) pass the same
 //! conformance suite (`tests/store_conformance.rs`).
 
 use std::time::Duration;
@@ -9,6 +11,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::hub::Subscription;
+use super::listing::JobFilter;
 use super::model::{Event, EventId, Job, NewEvent};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -120,6 +123,8 @@ pub struct Lease {
     pub job_id: Uuid,
 }
 
+/// Job state and its event log: what HTTP, the workflow and the scheduler
+/// read and write.
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
     /// Writes the job, its first event and its queue entry in one atomic step.
@@ -150,6 +155,17 @@ pub trait JobStore: Send + Sync + 'static {
         cursor: Option<Uuid>,
     ) -> Result<JobPage, StoreError>;
 
+    /// Jobs of any user that `filter` selects, newest first, up to `limit`,
+    /// starting after `cursor`. A page may hold fewer than `limit` jobs and
+    /// still have a `next_cursor` when the filter is narrow: one call reads
+    /// at most `listing::MAX_SCANNED` jobs (the operator console uses this).
+    async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<JobPage, StoreError>;
+
     /// The job's logged events with ids greater than `after` (all when `None`),
     /// oldest first.
     async fn events_after(
@@ -161,7 +177,13 @@ pub trait JobStore: Send + Sync + 'static {
     /// Live events of one job from now on. Subscribe first, then read
     /// `events_after`, then skip ids already seen: no event is missed.
     fn subscribe(&self, id: Uuid) -> Subscription;
+}
 
+/// The work queue as the executor sees it: leases on runnable jobs, and the
+/// approval deadlines that fall due. The Redis scripts behind each method are
+/// atomic on their own.
+#[async_trait]
+pub trait WorkQueue: Send + Sync + 'static {
     /// Takes up to `max` new queue entries for `consumer`, waiting up to `wait`
     /// for one to arrive.
     async fn claim(
@@ -189,12 +211,13 @@ pub trait JobStore: Send + Sync + 'static {
         max: usize,
     ) -> Result<Vec<Lease>, StoreError>;
 
-    /// Entries waiting or running.
-    async fn queue_depth(&self) -> Result<u64, StoreError>;
-
     /// Jobs whose approval deadline is at or before `now`.
     async fn due_deadlines(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Uuid>, StoreError>;
+}
 
+/// A fixed-window request counter shared by every replica.
+#[async_trait]
+pub trait RateLimiter: Send + Sync + 'static {
     /// Counts one request of `client` in the current fixed window and
     /// returns the count so far, with the time left in the window.
     async fn count_request(
@@ -202,9 +225,22 @@ pub trait JobStore: Send + Sync + 'static {
         client: &str,
         window: Duration,
     ) -> Result<(u64, Duration), StoreError>;
+}
+
+/// What `/health` and `/metrics` read about the backing store.
+#[async_trait]
+pub trait StoreHealth: Send + Sync + 'static {
+    /// Entries waiting or running.
+    async fn queue_depth(&self) -> Result<u64, StoreError>;
 
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Which backend this is, for `/health` (`redis` or `memory`).
     fn backend(&self) -> &'static str;
 }
+
+/// Everything one backend (Redis or memory) provides. Only start-up and the
+/// tests see it whole; each caller is handed the narrow trait it uses.
+pub trait JobBackend: JobStore + WorkQueue + RateLimiter + StoreHealth {}
+
+impl<T: JobStore + WorkQueue + RateLimiter + StoreHealth> JobBackend for T {}

@@ -121,7 +121,8 @@ fn route_day_variation(from: &str, to: &str, date: NaiveDate) -> f64 {
 }
 
 /// 64-bit FNV-1a: tiny, dependency-free and stable across runs and platforms.
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// The crate's one stable hash (fares, rate-limit keys, finding ids).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     bytes.iter().fold(OFFSET_BASIS, |hash, &b| {

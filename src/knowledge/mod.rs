@@ -18,7 +18,7 @@ pub use dataset::{
     Airport, Attraction, ClimateMonth, Destination, Neighbourhood, Tier, TierPrices, airports,
     destination, destinations, find_airport, find_destination,
 };
-pub use fares::{FlightQuote, estimate_fare_usd, quote_flight};
+pub use fares::{FlightQuote, estimate_fare_usd, fnv1a, quote_flight};
 pub use geo::great_circle_km;
 pub use inspiration::{Candidate, rank_destinations};
 pub use intake::{

@@ -75,17 +75,53 @@ pub enum LlmError {
     BudgetExceeded { limit: u64, used: u64 },
 }
 
-/// One finished call, for tracing.
+/// One LLM call as it is traced, whether it succeeded or not: a call that
+/// failed still spent time and, when the server answered, tokens.
 #[derive(Debug, Clone)]
 pub struct CallRecord {
     pub model: String,
-    /// Who served it, in Opik's provider names (`LlmClient::provider`).
-    pub provider: &'static str,
-    pub usage: Usage,
+    /// Who served it, as Opik's `LLMProvider` names it (`LlmClient::provider`);
+    /// `None` for a server Opik has no name for.
+    pub provider: Option<&'static str>,
+    /// What the server reported; `None` when no answer came.
+    pub usage: Option<Usage>,
     pub started: chrono::DateTime<chrono::Utc>,
     pub ended: chrono::DateTime<chrono::Utc>,
     pub messages: Vec<Message>,
-    pub reply: String,
+    /// The answer's text; `None` when no answer came.
+    pub reply: Option<String>,
+    /// Why the call did not give a usable answer.
+    pub error: Option<CallError>,
+}
+
+/// A failed call, for its trace: a short kind and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl CallError {
+    fn from_llm(error: &LlmError) -> Self {
+        let kind = match error {
+            LlmError::Timeout(_) => "timeout",
+            LlmError::Unavailable(_) => "unavailable",
+            LlmError::Rejected(_) => "rejected",
+            LlmError::Invalid(_) => "invalid_answer",
+            LlmError::BudgetExceeded { .. } => "token_budget_exceeded",
+        };
+        Self {
+            kind,
+            message: error.to_string(),
+        }
+    }
+}
+
+/// What `structured` returns: the value or why there is none, and every
+/// call it made either way (failed ones too, so their tokens are traced).
+pub struct Structured<T> {
+    pub result: Result<T, LlmError>,
+    pub calls: Vec<CallRecord>,
 }
 
 pub struct LlmClient {
@@ -160,18 +196,11 @@ impl LlmClient {
         }
     }
 
-    /// The provider name Opik expects, guessed from the base URL.
-    pub fn provider(&self) -> &'static str {
-        let url = self.settings.base_url.as_str();
-        if url.contains("googleapis") {
-            "google_ai"
-        } else if url.contains("openai.com") {
-            "openai"
-        } else if url.contains("anthropic") {
-            "anthropic"
-        } else {
-            "openai_compatible"
-        }
+    /// The provider as Opik's SDK names it (its `LLMProvider` enum), from
+    /// the base URL's host; `None` for any other server (a local model, a
+    /// proxy), since Opik accepts no other value.
+    pub fn provider(&self) -> Option<&'static str> {
+        provider_of(&self.settings.base_url)
     }
 
     fn body(&self, messages: &[Message], schema_name: &str, schema: &Value) -> Value {
@@ -256,25 +285,38 @@ impl LlmClient {
 
     /// One chat completion, retried with backoff and jitter on 429, 5xx and
     /// timeouts (honouring `Retry-After`). Usage is charged to `meter`.
-    pub async fn complete(
+    /// The record is there whenever a request was made, failed or not.
+    async fn complete(
         &self,
         messages: &[Message],
         schema_name: &str,
         schema: &Value,
         meter: &TokenMeter,
-    ) -> Result<CallRecord, LlmError> {
+    ) -> (Result<String, LlmError>, Option<CallRecord>) {
         if meter.exhausted() {
-            return Err(LlmError::BudgetExceeded {
+            let error = LlmError::BudgetExceeded {
                 limit: meter.limit(),
                 used: meter.used(),
-            });
+            };
+            return (Err(error), None);
         }
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| LlmError::Unavailable("client closed".into()))?;
+        let Ok(_slot) = self.slots.acquire().await else {
+            return (Err(LlmError::Unavailable("client closed".into())), None);
+        };
         let started = chrono::Utc::now();
+        let record =
+            |reply: Option<String>, usage, model: Option<String>, error: Option<&LlmError>| {
+                CallRecord {
+                    model: model.unwrap_or_else(|| self.settings.model.clone()),
+                    provider: self.provider(),
+                    usage,
+                    started,
+                    ended: chrono::Utc::now(),
+                    messages: messages.to_vec(),
+                    reply,
+                    error: error.map(CallError::from_llm),
+                }
+            };
         let mut retries = 0;
         loop {
             let body = self.body(messages, schema_name, schema);
@@ -284,15 +326,8 @@ impl LlmClient {
                     metrics::counter!("lotara_llm_calls_total", "outcome" => "ok").increment(1);
                     metrics::counter!("lotara_llm_tokens_total")
                         .increment(usage.prompt_tokens + usage.completion_tokens);
-                    return Ok(CallRecord {
-                        model,
-                        provider: self.provider(),
-                        usage,
-                        started,
-                        ended: chrono::Utc::now(),
-                        messages: messages.to_vec(),
-                        reply,
-                    });
+                    let call = record(Some(reply.clone()), Some(usage), Some(model), None);
+                    return (Ok(reply), Some(call));
                 }
                 Attempt::SchemaUnsupported => {
                     tracing::info!("LLM server rejects json_schema; using json_object");
@@ -301,13 +336,15 @@ impl LlmClient {
                 Attempt::Fail(e) => {
                     metrics::counter!("lotara_llm_calls_total", "outcome" => "rejected")
                         .increment(1);
-                    return Err(e);
+                    let call = record(None, None, None, Some(&e));
+                    return (Err(e), Some(call));
                 }
                 Attempt::Retry(e, retry_after) => {
                     if retries >= self.settings.max_retries {
                         metrics::counter!("lotara_llm_calls_total", "outcome" => "failed")
                             .increment(1);
-                        return Err(e);
+                        let call = record(None, None, None, Some(&e));
+                        return (Err(e), Some(call));
                     }
                     retries += 1;
                     let wait = retry_after.unwrap_or_else(|| backoff(retries));
@@ -320,7 +357,8 @@ impl LlmClient {
 
     /// Asks for JSON matching `schema`, checks it with `check` (which also
     /// parses it), and on a bad answer makes one repair attempt that shows
-    /// the model its error. Returns the value and every call made.
+    /// the model its error. Returns the value, or why there is none, and
+    /// every call made: a refused answer's call carries the refusal.
     pub async fn structured<T: DeserializeOwned>(
         &self,
         mut messages: Vec<Message>,
@@ -328,15 +366,37 @@ impl LlmClient {
         schema: &Value,
         meter: &TokenMeter,
         check: impl Fn(&T) -> Result<(), String>,
-    ) -> Result<(T, Vec<CallRecord>), LlmError> {
+    ) -> Structured<T> {
         let mut calls = Vec::new();
         let mut last_error = String::new();
         for attempt in 0..2 {
-            let call = self.complete(&messages, schema_name, schema, meter).await?;
-            let reply = call.reply.clone();
-            calls.push(call);
-            match parse_reply::<T>(&reply).and_then(|value| check(&value).map(|()| value)) {
-                Ok(value) => return Ok((value, calls)),
+            let (reply, call) = self.complete(&messages, schema_name, schema, meter).await;
+            let reply = match reply {
+                Ok(reply) => reply,
+                Err(error) => {
+                    calls.extend(call);
+                    return Structured {
+                        result: Err(error),
+                        calls,
+                    };
+                }
+            };
+            let checked = parse_reply::<T>(&reply).and_then(|value| check(&value).map(|()| value));
+            let refusal = checked.as_ref().err().map(|error| CallError {
+                kind: "invalid_answer",
+                message: error.clone(),
+            });
+            calls.extend(call.map(|call| CallRecord {
+                error: refusal,
+                ..call
+            }));
+            match checked {
+                Ok(value) => {
+                    return Structured {
+                        result: Ok(value),
+                        calls,
+                    };
+                }
                 Err(error) if attempt == 0 => {
                     tracing::info!(%error, "LLM answer invalid; asking for a repair");
                     messages.push(Message::assistant(reply));
@@ -348,7 +408,36 @@ impl LlmClient {
                 Err(error) => last_error = error,
             }
         }
-        Err(LlmError::Invalid(last_error))
+        Structured {
+            result: Err(LlmError::Invalid(last_error)),
+            calls,
+        }
+    }
+}
+
+/// Opik's `LLMProvider` values (opik 2.2.122 `opik/types.py`) by the host
+/// of each provider's OpenAI-compatible endpoint.
+fn provider_of(base_url: &str) -> Option<&'static str> {
+    let url = reqwest::Url::parse(base_url).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+    if under("api.openai.com") {
+        Some("openai")
+    } else if under("generativelanguage.googleapis.com") {
+        Some("google_ai")
+    } else if host == "aiplatform.googleapis.com" || host.ends_with("-aiplatform.googleapis.com") {
+        // Vertex AI's OpenAI-compatible endpoint, which serves Gemini.
+        Some("google_vertexai")
+    } else if under("api.anthropic.com") {
+        Some("anthropic")
+    } else if under("api.groq.com") {
+        Some("groq")
+    } else if under("api.mistral.ai") {
+        Some("mistral")
+    } else if host.starts_with("bedrock") && host.ends_with(".amazonaws.com") {
+        Some("bedrock")
+    } else {
+        None
     }
 }
 
@@ -417,6 +506,35 @@ mod tests {
         let (content, usage, _) = read(no_usage);
         assert_eq!(parse_reply::<Value>(&content).unwrap(), json!({"a": 1}));
         assert_eq!(usage, Usage::default());
+    }
+
+    #[test]
+    fn the_provider_is_one_of_opiks_names_or_none() {
+        for (url, provider) in [
+            ("https://api.openai.com/v1", Some("openai")),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/openai/",
+                Some("google_ai"),
+            ),
+            (
+                "https://europe-west1-aiplatform.googleapis.com/v1/projects/p/locations/europe-west1/endpoints/openapi",
+                Some("google_vertexai"),
+            ),
+            ("https://api.anthropic.com/v1/", Some("anthropic")),
+            ("https://api.groq.com/openai/v1", Some("groq")),
+            ("https://api.mistral.ai/v1", Some("mistral")),
+            (
+                "https://bedrock-runtime.us-east-1.amazonaws.com/openai/v1",
+                Some("bedrock"),
+            ),
+            ("http://localhost:11434/v1", None),
+            ("http://vllm.internal:8000/v1", None),
+            ("https://proxy.example.com/api.openai.com/v1", None),
+            ("https://api.openai.com.evil.example/v1", None),
+            ("not a url", None),
+        ] {
+            assert_eq!(provider_of(url), provider, "{url}");
+        }
     }
 
     #[test]

@@ -5,6 +5,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::client::Usage;
 
+/// A job's LLM usage so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub calls: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total_tokens: u64,
+}
+
 #[derive(Debug)]
 pub struct TokenMeter {
     limit: u64,
@@ -15,7 +24,7 @@ pub struct TokenMeter {
 
 impl TokenMeter {
     /// Starts from what earlier runs of the job already used.
-    pub fn new(limit: u64, already: &crate::jobs::TokenUsage) -> Self {
+    pub fn new(limit: u64, already: &TokenUsage) -> Self {
         Self {
             limit,
             calls: AtomicU64::new(already.calls),
@@ -44,10 +53,10 @@ impl TokenMeter {
             .fetch_add(usage.completion_tokens, Ordering::Relaxed);
     }
 
-    pub fn snapshot(&self) -> crate::jobs::TokenUsage {
+    pub fn snapshot(&self) -> TokenUsage {
         let prompt = self.prompt.load(Ordering::Relaxed);
         let completion = self.completion.load(Ordering::Relaxed);
-        crate::jobs::TokenUsage {
+        TokenUsage {
             calls: self.calls.load(Ordering::Relaxed),
             prompt_tokens: prompt,
             completion_tokens: completion,

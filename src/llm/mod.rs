@@ -5,5 +5,7 @@
 mod client;
 mod meter;
 
-pub use client::{CallRecord, LlmClient, LlmError, LlmSettings, Message, Usage};
-pub use meter::TokenMeter;
+pub use client::{
+    CallError, CallRecord, LlmClient, LlmError, LlmSettings, Message, Structured, Usage,
+};
+pub use meter::{TokenMeter, TokenUsage};

@@ -4,6 +4,7 @@
 //! neither ever waits on Opik: records go to a bounded queue that a
 //! background exporter sends in batches.
 
+mod exporter;
 mod opik;
 mod trace;
 
@@ -15,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::jobs::{Feedback, Job, TraceRef};
+use exporter::{Exporter, Outbox};
 pub use opik::MAX_BATCH;
-use opik::{Exporter, Item, OpikClient, Outbox};
+use opik::{Item, OpikClient};
 pub use trace::{AgentSpan, JobTrace};
 
 /// Where the SDKs send traces when only a key is given.
@@ -24,14 +26,51 @@ pub const OPIK_CLOUD_URL: &str = "https://www.comet.com/opik/api";
 
 #[derive(Debug, Clone)]
 pub struct OpikSettings {
-    /// The API base, e.g. `https://www.comet.com/opik/api` or `http://localhost:5173/api`.
+    /// The API base, e.g. `https://www.comet.com/opik/api`,
+    /// `http://localhost:5173/api` or `http://localhost:8080` (the backend directly).
     pub url: String,
+    /// The UI's address, without `/api`: `https://www.comet.com/opik`,
+    /// `http://localhost:5173`. Trace links are built from it.
+    pub ui_url: String,
     pub api_key: Option<String>,
     pub workspace: String,
     pub project_name: String,
     /// Records waiting to be sent; more are dropped (and counted).
     pub queue_capacity: usize,
     pub flush_interval: Duration,
+    /// While Opik is unreachable, how often `is-alive/ping` is asked
+    /// whether it is back.
+    pub ping_interval: Duration,
+}
+
+impl OpikSettings {
+    /// The UI address trace links are built from: `ui` as given (with or
+    /// without `/api`), else the API base when it is the UI's `…/api`.
+    /// Opik's redirect cuts the link's `path` at its first `/api`
+    /// (`RedirectService.feBaseUrl`) and fails with 500 when there is none,
+    /// so a base without one (the backend directly) needs `ui`.
+    pub fn ui_url_for(url: &str, ui: Option<&str>) -> Result<String, String> {
+        let (given, name) = match ui {
+            Some(ui) => (ui, "OPIK_UI_URL"),
+            None => (url, "OPIK_URL_OVERRIDE"),
+        };
+        let trimmed = given.trim_end_matches('/');
+        let base = match trimmed.strip_suffix("/api") {
+            Some(base) => base,
+            None if ui.is_some() => trimmed,
+            None => {
+                return Err(format!(
+                    "OPIK_URL_OVERRIDE={url:?} has no /api (the backend directly?), so Opik cannot turn trace links built from it into the UI's address: set OPIK_UI_URL to the Opik UI, e.g. http://localhost:5173"
+                ));
+            }
+        };
+        if base.contains("/api") {
+            return Err(format!(
+                "{name}={given:?}: Opik's trace links cut the UI address at its first \"/api\", which comes too early here"
+            ));
+        }
+        Ok(base.to_string())
+    }
 }
 
 /// The process's link to Opik; cheap to clone.
@@ -102,7 +141,7 @@ impl Tracer {
         let trace_id = Uuid::now_v7();
         Some(TraceRef {
             trace_id,
-            url: trace_url(&opik.settings.url, trace_id),
+            url: trace_url(&opik.settings.ui_url, trace_id),
         })
     }
 
@@ -125,8 +164,13 @@ impl Tracer {
     /// parked): its trace gets its final record.
     pub fn job_ended(&self, job: &Job) {
         if let (Some(opik), Some(trace)) = (&self.opik, &job.trace) {
-            let record =
+            let mut record =
                 trace::trace_record(job, trace.trace_id, &opik.settings.project_name, true);
+            // The run that parked the job may close its last span after the
+            // job ended here (a rejection right after parking): ending now
+            // covers every span closed so far, and a span closed later comes
+            // with that run's own end record, which is newer and wins.
+            record.end_time = record.end_time.max(Some(opik::OpikTime::now()));
             opik.outbox.push(Item::Trace(record));
         }
     }
@@ -147,20 +191,18 @@ impl Tracer {
     }
 }
 
-/// The link the SDK prints: Opik's redirect endpoint, which finds the
-/// trace's workspace and project itself (`opik.md` §6). `path` is the base64
-/// of the API base with a trailing `/`, URL-quoted like Python's
-/// `quote(safe=":/&?=")`.
-pub fn trace_url(url_override: &str, trace_id: Uuid) -> String {
+/// The link the SDK prints (`url_helpers.get_project_url_by_trace_id`):
+/// Opik's redirect endpoint, which finds the trace's workspace and project
+/// itself and answers 303 to the UI (`opik.md` §6). Both the endpoint and
+/// `path` (base64 of the API base, URL-quoted like Python's
+/// `quote(safe=":/&?=")`) use the UI's `…/api`, the one base the redirect
+/// can turn back into the UI's address and a browser can reach.
+pub fn trace_url(ui_url: &str, trace_id: Uuid) -> String {
     use base64::Engine;
-    let base = if url_override.ends_with('/') {
-        url_override.to_string()
-    } else {
-        format!("{url_override}/")
-    };
-    let path = base64::engine::general_purpose::STANDARD.encode(base.as_bytes());
+    let api = format!("{}/api", ui_url.trim_end_matches('/'));
+    let path = base64::engine::general_purpose::STANDARD.encode(api.as_bytes());
     let query = format!("v1/session/redirect/projects/?trace_id={trace_id}&path={path}");
-    format!("{base}{}", quote(&query))
+    format!("{api}/{}", quote(&query))
 }
 
 fn quote(text: &str) -> String {
@@ -182,22 +224,50 @@ mod tests {
     #[test]
     fn the_trace_url_is_the_sdk_redirect_form() {
         let id: Uuid = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".parse().unwrap();
-        // base64("http://localhost:5173/api/")
+        // base64("http://localhost:5173/api"), as opik 2.2.122 encodes its url_override
         assert_eq!(
-            trace_url("http://localhost:5173/api", id),
-            "http://localhost:5173/api/v1/session/redirect/projects/?trace_id=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b&path=aHR0cDovL2xvY2FsaG9zdDo1MTczL2FwaS8="
+            trace_url("http://localhost:5173", id),
+            "http://localhost:5173/api/v1/session/redirect/projects/?trace_id=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b&path=aHR0cDovL2xvY2FsaG9zdDo1MTczL2FwaQ=="
         );
         assert_eq!(
-            trace_url("http://localhost:5173/api/", id),
-            trace_url("http://localhost:5173/api", id)
+            trace_url("http://localhost:5173/", id),
+            trace_url("http://localhost:5173", id)
         );
     }
 
     #[test]
     fn a_plus_in_the_base64_is_quoted() {
-        // base64("http://a/~~~/") = "aHR0cDovL2Evfn5+Lw==", as Python quotes it.
+        // base64("http://a/~~~/api") = "aHR0cDovL2Evfn5+L2FwaQ==", as Python quotes it.
         let url = trace_url("http://a/~~~", Uuid::nil());
-        assert!(url.ends_with("&path=aHR0cDovL2Evfn5%2BLw=="), "{url}");
+        assert!(url.ends_with("&path=aHR0cDovL2Evfn5%2BL2FwaQ=="), "{url}");
+    }
+
+    #[test]
+    fn the_ui_address_comes_from_opik_ui_url_or_an_api_base_with_api() {
+        let ui = |url: &str, ui: Option<&str>| OpikSettings::ui_url_for(url, ui);
+        assert_eq!(
+            ui("https://www.comet.com/opik/api", None).unwrap(),
+            "https://www.comet.com/opik"
+        );
+        assert_eq!(
+            ui("http://localhost:5173/api/", None).unwrap(),
+            "http://localhost:5173"
+        );
+        let direct = ui("http://localhost:8080", None).unwrap_err();
+        assert!(direct.contains("OPIK_UI_URL"), "{direct}");
+        for given in [
+            "http://localhost:5173",
+            "http://localhost:5173/api",
+            "http://localhost:5173/",
+        ] {
+            assert_eq!(
+                ui("http://localhost:8080", Some(given)).unwrap(),
+                "http://localhost:5173"
+            );
+        }
+        // The redirect would cut at the host's "/api…".
+        assert!(ui("http://x", Some("http://apis.example.com/opik")).is_err());
+        assert!(ui("https://h/api/opik/api", None).is_err());
     }
 
     #[test]

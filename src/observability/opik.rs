@@ -1,21 +1,15 @@
-//! Opik's REST API, as `docs/opik.md` describes it: the records it accepts,
-//! a client that sends them with the SDK's headers, and the exporter task
-//! that batches, retries and, when it must, drops them — so that Opik being
-//! slow or down never slows or fails a job.
+//! Opik's REST API, as `docs/opik.md` describes it: the records it accepts
+//! and a client that sends them with the SDK's headers. The exporter task
+//! (`exporter.rs`) decides when and what to send.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::{Method, StatusCode};
 use serde::{Serialize, Serializer};
-use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::OpikSettings;
@@ -24,11 +18,10 @@ use super::OpikSettings;
 pub const MAX_BATCH: usize = 1000;
 /// Bodies from this size on are gzipped, as the SDK does; the server inflates them.
 const GZIP_FROM_BYTES: usize = 256;
-/// Attempts per batch before it is dropped (the SDK makes 3; we wait less
-/// between them, so we try a little more often).
-const MAX_ATTEMPTS: u32 = 5;
 /// The longest `Retry-After`/`RateLimit-Reset` we honour, as the SDK.
 const MAX_SERVER_WAIT: Duration = Duration::from_secs(60);
+/// What the SDK sends as `source` on traces and spans it logs.
+const SOURCE_SDK: &str = "sdk";
 
 /// A time as Opik's SDK sends it: UTC, microseconds, `Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -85,6 +78,7 @@ pub struct TraceRecord {
     pub error_info: Option<ErrorInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    pub source: SdkSource,
     pub last_updated_at: OpikTime,
 }
 
@@ -117,14 +111,26 @@ pub struct SpanRecord {
     pub metadata: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// One of the SDK's `LLMProvider` values, or absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<&'static str>,
     /// Token counts; Opik reads them as int32.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<BTreeMap<String, i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_info: Option<ErrorInfo>,
+    pub source: SdkSource,
     pub last_updated_at: OpikTime,
+}
+
+/// `source: "sdk"`, which the SDK sets on every trace and span it logs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SdkSource;
+
+impl Serialize for SdkSource {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(SOURCE_SDK)
+    }
 }
 
 /// `FeedbackScoreBatchItem` for a trace.
@@ -134,7 +140,7 @@ pub struct FeedbackScore {
     pub project_name: String,
     pub name: String,
     pub value: f64,
-    pub source: &'static str,
+    pub source: SdkSource,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -147,54 +153,15 @@ pub enum Item {
     Score(FeedbackScore),
 }
 
-/// The sending side of the exporter's bounded queue. Pushing never waits:
-/// when the queue is full the new item is dropped and counted.
-#[derive(Clone)]
-pub struct Outbox {
-    queue: mpsc::Sender<Item>,
-    /// Items pushed and not yet sent or dropped, wherever they are (in the
-    /// channel, or taken off it into a batch); at most `capacity`.
-    unsent: Arc<AtomicUsize>,
-    capacity: usize,
-    /// Drops not yet logged; the exporter reports them once per tick.
-    unreported_drops: Arc<AtomicU64>,
-}
-
-impl Outbox {
-    pub fn push(&self, item: Item) {
-        let capacity = self.capacity;
-        let room = self
-            .unsent
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < capacity).then_some(n + 1)
-            })
-            .is_ok();
-        let reason = if !room {
-            "queue_full"
-        } else {
-            match self.queue.try_send(item) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(_)) => "queue_full",
-                Err(mpsc::error::TrySendError::Closed(_)) => "stopped",
-            }
-        };
-        if room {
-            self.unsent.fetch_sub(1, Ordering::AcqRel);
-        }
-        count_dropped(reason, 1);
-        self.unreported_drops.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-fn count_dropped(reason: &'static str, items: u64) {
-    metrics::counter!("lotara_opik_dropped_items_total", "reason" => reason).increment(items);
-}
-
 /// What became of one request.
-enum Sent {
+pub enum Sent {
     Accepted,
-    /// Worth trying again (429, 5xx, no connection), after the server's wait if it gave one.
+    /// Worth trying again soon (429, 5xx, a timeout), after the server's
+    /// wait if it gave one.
     Retry(String, Option<Duration>),
+    /// No connection: Opik is down or unreachable. The exporter keeps the
+    /// batch and waits for `is-alive/ping` to answer before sending again.
+    Unreachable(String),
     /// The server will not take it (4xx): retrying cannot help.
     Rejected(String),
 }
@@ -237,7 +204,7 @@ impl OpikClient {
         request
     }
 
-    async fn send(&self, method: Method, path: &str, body: &Value) -> Sent {
+    pub async fn send(&self, method: Method, path: &str, body: &Value) -> Sent {
         let mut request = self
             .request(method, path)
             .header("content-type", "application/json;charset=utf-8");
@@ -250,6 +217,7 @@ impl OpikClient {
         };
         let response = match request.send().await {
             Ok(response) => response,
+            Err(e) if e.is_connect() => return Sent::Unreachable(e.to_string()),
             Err(e) => return Sent::Retry(e.to_string(), None),
         };
         let status = response.status();
@@ -270,7 +238,8 @@ impl OpikClient {
         }
     }
 
-    /// `GET {base}/is-alive/ping`, for `/health`.
+    /// `GET {base}/is-alive/ping`, for `/health` and to learn that Opik is
+    /// back after an outage.
     pub async fn ping(&self, limit: Duration) -> Result<(), String> {
         let response = self
             .request(Method::GET, "/is-alive/ping")
@@ -315,224 +284,10 @@ fn server_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(|secs| Duration::from_secs_f64(secs).min(MAX_SERVER_WAIT))
 }
 
-/// Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, 4 s.
-fn backoff(retry: u32) -> Duration {
-    let cap = Duration::from_millis(500) * 2u32.pow(retry.saturating_sub(1).min(4));
-    cap.mul_f64(0.5 + fastrand::f64() * 0.5)
-}
-
-/// Items waiting for the next flush, by endpoint.
-#[derive(Default)]
-struct Pending {
-    traces: Vec<TraceRecord>,
-    spans: Vec<SpanRecord>,
-    scores: Vec<FeedbackScore>,
-}
-
-impl Pending {
-    fn push(&mut self, item: Item) {
-        match item {
-            Item::Trace(t) => self.traces.push(t),
-            Item::Span(s) => self.spans.push(s),
-            Item::Score(s) => self.scores.push(s),
-        }
-    }
-
-    fn full(&self) -> bool {
-        [self.traces.len(), self.spans.len(), self.scores.len()]
-            .iter()
-            .any(|n| *n >= MAX_BATCH)
-    }
-}
-
-/// The background task that owns the receiving end of the queue.
-pub struct Exporter {
-    client: Arc<OpikClient>,
-    queue: mpsc::Receiver<Item>,
-    unsent: Arc<AtomicUsize>,
-    unreported_drops: Arc<AtomicU64>,
-    flush_every: Duration,
-    stop: CancellationToken,
-    /// How long the final flush may take once `stop` is cancelled.
-    grace: Duration,
-    give_up_at: Option<Instant>,
-}
-
-impl Exporter {
-    /// The queue's two ends: the outbox for producers, the exporter to spawn.
-    pub fn new(
-        settings: &OpikSettings,
-        client: Arc<OpikClient>,
-        stop: CancellationToken,
-        grace: Duration,
-    ) -> (Outbox, Self) {
-        let capacity = settings.queue_capacity.max(1);
-        let (tx, rx) = mpsc::channel(capacity);
-        let unsent = Arc::new(AtomicUsize::new(0));
-        let unreported_drops = Arc::new(AtomicU64::new(0));
-        let outbox = Outbox {
-            queue: tx,
-            unsent: unsent.clone(),
-            capacity,
-            unreported_drops: unreported_drops.clone(),
-        };
-        let exporter = Self {
-            client,
-            queue: rx,
-            unsent,
-            unreported_drops,
-            flush_every: settings.flush_interval,
-            stop,
-            grace,
-            give_up_at: None,
-        };
-        (outbox, exporter)
-    }
-
-    /// Sends every `flush_every`, or sooner when a batch is full, until
-    /// `stop`; then drains the queue and sends what is left within `grace`.
-    /// Items count against the queue's capacity until they are sent or
-    /// given up, so an outage fills it and later items are dropped (and
-    /// counted) instead of piling up in memory.
-    pub async fn run(mut self) {
-        let mut pending = Pending::default();
-        let mut tick = tokio::time::interval(self.flush_every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = self.stop.cancelled() => break,
-                item = self.queue.recv() => match item {
-                    Some(item) => {
-                        pending.push(item);
-                        if pending.full() {
-                            self.flush(&mut pending).await;
-                        }
-                    }
-                    None => break,
-                },
-                _ = tick.tick() => {
-                    self.report_drops();
-                    self.flush(&mut pending).await;
-                }
-            }
-        }
-        self.give_up_at = Some(Instant::now() + self.grace);
-        self.queue.close();
-        while let Ok(item) = self.queue.try_recv() {
-            pending.push(item);
-            if pending.full() {
-                self.flush(&mut pending).await;
-            }
-        }
-        self.flush(&mut pending).await;
-        self.report_drops();
-        tracing::info!("Opik exporter stopped");
-    }
-
-    fn report_drops(&self) {
-        let dropped = self.unreported_drops.swap(0, Ordering::Relaxed);
-        if dropped > 0 {
-            tracing::warn!(
-                dropped,
-                "Opik queue full (Opik slow or down?): items were dropped"
-            );
-        }
-    }
-
-    /// Traces first, so spans and scores never arrive before their trace.
-    async fn flush(&mut self, pending: &mut Pending) {
-        let traces = std::mem::take(&mut pending.traces);
-        let spans = std::mem::take(&mut pending.spans);
-        let scores = std::mem::take(&mut pending.scores);
-        for chunk in traces.chunks(MAX_BATCH) {
-            self.deliver(
-                Method::POST,
-                "/v1/private/traces/batch",
-                json!({ "traces": chunk }),
-                chunk.len(),
-            )
-            .await;
-        }
-        for chunk in spans.chunks(MAX_BATCH) {
-            self.deliver(
-                Method::POST,
-                "/v1/private/spans/batch",
-                json!({ "spans": chunk }),
-                chunk.len(),
-            )
-            .await;
-        }
-        for chunk in scores.chunks(MAX_BATCH) {
-            self.deliver(
-                Method::PUT,
-                "/v1/private/traces/feedback-scores",
-                json!({ "scores": chunk }),
-                chunk.len(),
-            )
-            .await;
-        }
-    }
-
-    /// Sends one batch, retrying with backoff; counts it dropped if it cannot.
-    async fn deliver(&mut self, method: Method, path: &str, body: Value, items: usize) {
-        let mut attempt = 0;
-        let outcome = loop {
-            attempt += 1;
-            let sent = match self.give_up_at {
-                None => self.client.send(method.clone(), path, &body).await,
-                Some(at) => {
-                    tokio::time::timeout_at(at, self.client.send(method.clone(), path, &body))
-                        .await
-                        .unwrap_or_else(|_| Sent::Retry("shutdown grace period over".into(), None))
-                }
-            };
-            match sent {
-                Sent::Accepted => break Ok(()),
-                Sent::Rejected(reason) => break Err(("rejected", reason)),
-                Sent::Retry(reason, _) if attempt >= MAX_ATTEMPTS => {
-                    break Err(("send_failed", reason));
-                }
-                Sent::Retry(reason, wait) => {
-                    let wait = wait.unwrap_or_else(|| backoff(attempt));
-                    tracing::debug!(path, %reason, ?wait, attempt, "Opik send failed; retrying");
-                    if !self.pause(wait).await {
-                        break Err(("send_failed", reason));
-                    }
-                }
-            }
-        };
-        self.unsent.fetch_sub(items, Ordering::AcqRel);
-        match outcome {
-            Ok(()) => metrics::counter!("lotara_opik_sent_items_total").increment(items as u64),
-            Err((why, reason)) => {
-                count_dropped(why, items as u64);
-                tracing::warn!(path, items, %reason, "Opik did not take a batch; dropped it");
-            }
-        }
-    }
-
-    /// Waits before a retry; false when shutting down leaves no time for it.
-    /// A shutdown that starts mid-wait cuts the wait short.
-    async fn pause(&mut self, wait: Duration) -> bool {
-        if self.give_up_at.is_none() {
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => return true,
-                _ = self.stop.cancelled() => self.give_up_at = Some(Instant::now() + self.grace),
-            }
-        }
-        match self.give_up_at {
-            Some(at) if Instant::now() + wait >= at => false,
-            _ => {
-                tokio::time::sleep(wait).await;
-                true
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn times_are_utc_with_microseconds_and_z() {
@@ -569,13 +324,16 @@ mod tests {
             output: None,
             metadata: None,
             model: Some("m".into()),
-            provider: Some("openai".into()),
+            provider: Some("openai"),
             usage: Some(BTreeMap::from([("total_tokens".to_string(), 3)])),
             error_info: None,
+            source: SdkSource,
             last_updated_at: OpikTime::now(),
         };
         let v = json!(span);
         assert_eq!(v["type"], "llm");
+        assert_eq!(v["source"], "sdk");
+        assert_eq!(v["provider"], "openai");
         assert_eq!(v["usage"]["total_tokens"], 3);
         assert!(v.get("parent_span_id").is_none());
         assert!(v.get("input").is_none());

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::exporter::Outbox;
 use super::opik::{
-    ErrorInfo, FeedbackScore, Item, OpikTime, Outbox, SpanRecord, SpanType, TraceRecord,
+    ErrorInfo, FeedbackScore, Item, OpikTime, SdkSource, SpanRecord, SpanType, TraceRecord,
 };
 use crate::jobs::{Feedback, Job, JobError, JobStatus};
 use crate::llm::CallRecord;
@@ -28,6 +29,8 @@ struct Active {
     outbox: Outbox,
     /// The stage the run is in; agent spans hang under it.
     stage: Mutex<Option<OpenSpan>>,
+    /// The latest end of a span this run sent: the trace does not end before it.
+    last_span_end: Mutex<Option<OpikTime>>,
 }
 
 struct OpenSpan {
@@ -53,6 +56,7 @@ impl JobTrace {
                 project: project.to_string(),
                 outbox,
                 stage: Mutex::new(None),
+                last_span_end: Mutex::new(None),
             })),
         }
     }
@@ -94,12 +98,13 @@ impl JobTrace {
             active.close(stage, None, failure.map(error_info));
         }
         if let Some(job) = job.filter(|j| at_rest(j)) {
-            active.outbox.push(Item::Trace(trace_record(
-                job,
-                active.trace_id,
-                &active.project,
-                true,
-            )));
+            let mut record = trace_record(job, active.trace_id, &active.project, true);
+            // The job's end was stored before the run closed its last spans
+            // (a failure is recorded after the run, a stage closes after the
+            // job completes): the trace ends with the last of them.
+            let last_span_end = *active.last_span_end();
+            record.end_time = record.end_time.max(last_span_end);
+            active.outbox.push(Item::Trace(record));
         }
     }
 }
@@ -107,6 +112,18 @@ impl JobTrace {
 impl Active {
     fn stage(&self) -> std::sync::MutexGuard<'_, Option<OpenSpan>> {
         self.stage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn last_span_end(&self) -> std::sync::MutexGuard<'_, Option<OpikTime>> {
+        self.last_span_end.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn send_span(&self, record: SpanRecord) {
+        {
+            let mut last = self.last_span_end();
+            *last = (*last).max(Some(record.end_time));
+        }
+        self.outbox.push(Item::Span(record));
     }
 
     fn close(&self, span: OpenSpan, output: Option<Value>, error: Option<ErrorInfo>) {
@@ -126,9 +143,10 @@ impl Active {
             provider: None,
             usage: None,
             error_info: error,
+            source: SdkSource,
             last_updated_at: OpikTime::now(),
         };
-        self.outbox.push(Item::Span(record));
+        self.send_span(record);
     }
 }
 
@@ -147,13 +165,13 @@ impl OpenSpan {
 }
 
 impl AgentSpan {
-    /// Records a finished LLM call as a child span.
+    /// Records an LLM call, failed or not, as a child span.
     pub fn llm_call(&self, call: &CallRecord) {
         let Some((active, span)) = &self.open else {
             return;
         };
         let record = llm_span(call, span.id, active.trace_id, &active.project);
-        active.outbox.push(Item::Span(record));
+        active.send_span(record);
     }
 
     pub fn succeeded(self, output: &Value, confidence: f64) {
@@ -181,19 +199,21 @@ impl AgentSpan {
     }
 }
 
+/// The span of one LLM call. A failed call has `error_info`, and the usage
+/// the server reported when it answered at all (a refused answer still
+/// spent its tokens).
 fn llm_span(call: &CallRecord, parent: Uuid, trace_id: Uuid, project: &str) -> SpanRecord {
     let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
-    let usage = BTreeMap::from([
-        (
-            "prompt_tokens".to_string(),
-            tokens(call.usage.prompt_tokens),
-        ),
-        (
-            "completion_tokens".to_string(),
-            tokens(call.usage.completion_tokens),
-        ),
-        ("total_tokens".to_string(), tokens(call.usage.total_tokens)),
-    ]);
+    let usage = call.usage.map(|usage| {
+        BTreeMap::from([
+            ("prompt_tokens".to_string(), tokens(usage.prompt_tokens)),
+            (
+                "completion_tokens".to_string(),
+                tokens(usage.completion_tokens),
+            ),
+            ("total_tokens".to_string(), tokens(usage.total_tokens)),
+        ])
+    });
     SpanRecord {
         // Dated by when the call started, though it is recorded later.
         id: v7_at(call.started),
@@ -205,12 +225,16 @@ fn llm_span(call: &CallRecord, parent: Uuid, trace_id: Uuid, project: &str) -> S
         start_time: OpikTime(call.started),
         end_time: OpikTime(call.ended),
         input: Some(json!({ "messages": call.messages })),
-        output: Some(json!({ "content": call.reply })),
+        output: call.reply.as_ref().map(|reply| json!({ "content": reply })),
         metadata: None,
         model: Some(call.model.clone()),
-        provider: Some(call.provider.to_string()),
-        usage: Some(usage),
-        error_info: None,
+        provider: call.provider,
+        usage,
+        error_info: call
+            .error
+            .as_ref()
+            .map(|e| ErrorInfo::new(e.kind, &e.message)),
+        source: SdkSource,
         last_updated_at: OpikTime::now(),
     }
 }
@@ -269,6 +293,7 @@ pub(super) fn trace_record(job: &Job, trace_id: Uuid, project: &str, ending: boo
             .filter(|_| ending && job.status == JobStatus::Failed)
             .map(error_info),
         thread_id: request.session_id.clone(),
+        source: SdkSource,
         last_updated_at: OpikTime::now(),
     }
 }
@@ -297,7 +322,7 @@ pub(super) fn feedback_score(trace_id: Uuid, project: &str, feedback: &Feedback)
         project_name: project.to_string(),
         name: "user_rating".into(),
         value: f64::from(feedback.rating) / 5.0,
-        source: "sdk",
+        source: SdkSource,
         reason: feedback.comment.clone(),
     }
 }

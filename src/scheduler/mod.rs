@@ -325,10 +325,7 @@ fn proactive_job(watchlist: &Watchlist, finding: Finding, fire_time: Option<Date
 /// A short stable name for a finding (64-bit FNV-1a in hex): the same in
 /// every replica and every build, unlike std's hasher.
 fn finding_hash(key: &str) -> String {
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    format!("{:016x}", crate::knowledge::fnv1a(key.as_bytes()))
 }
 
 /// Money in a suggestion's context: dollars and cents.

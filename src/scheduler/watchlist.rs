@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn unknown_places_and_past_dates_are_named() {
         let past = NaiveDate::from_ymd_opt(2027, 1, 9);
-        let problems = Route::new("Atlantis", "NRT", past, today()).unwrap_err();
+        let problems = Route::new("Narnia", "NRT", past, today()).unwrap_err();
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["origin", "departure_date"]);
     }

@@ -20,8 +20,7 @@ use uuid::Uuid;
 
 use super::mother::{MotherAgent, Outcome, RunError};
 use crate::jobs::{
-    self, ApplyError, EventKind, Job, JobError, JobStatus, JobStore, Lease, Refusal, TraceRef,
-    transitions,
+    self, ApplyError, EventKind, Job, JobStore, Lease, TraceRef, WorkQueue, transitions,
 };
 use crate::observability::{JobTrace, Tracer};
 
@@ -32,6 +31,8 @@ pub struct ExecutorSettings {
     pub max_attempts: u32,
     pub approval_timeout: Duration,
     pub claim_wait: Duration,
+    /// This replica's name, unique per process: its queue consumer name.
+    pub consumer: String,
 }
 
 /// Why a run was stopped from outside.
@@ -50,6 +51,7 @@ struct Running {
 
 pub struct Executor {
     store: Arc<dyn JobStore>,
+    queue: Arc<dyn WorkQueue>,
     agent: Arc<MotherAgent>,
     settings: ExecutorSettings,
     consumer: String,
@@ -58,39 +60,24 @@ pub struct Executor {
     tracer: Tracer,
 }
 
-/// A unique consumer name per process: host, pid and a random suffix.
-fn consumer_name() -> String {
-    let host = hostname::get()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "host".into());
-    format!(
-        "{host}-{}-{}",
-        std::process::id(),
-        &Uuid::new_v4().simple().to_string()[..8]
-    )
-}
-
 impl Executor {
     pub fn new(
         store: Arc<dyn JobStore>,
+        queue: Arc<dyn WorkQueue>,
         agent: Arc<MotherAgent>,
         settings: ExecutorSettings,
         tracer: Tracer,
     ) -> Arc<Self> {
         Arc::new(Self {
+            consumer: settings.consumer.clone(),
             slots: Arc::new(Semaphore::new(settings.concurrency)),
             store,
+            queue,
             agent,
             settings,
-            consumer: consumer_name(),
             running: Mutex::new(HashMap::new()),
             tracer,
         })
-    }
-
-    pub fn consumer(&self) -> &str {
-        &self.consumer
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Running>> {
@@ -120,7 +107,7 @@ impl Executor {
             if tokio::time::Instant::now() >= next_reclaim {
                 next_reclaim = tokio::time::Instant::now() + tick;
                 match self
-                    .store
+                    .queue
                     .reclaim(&self.consumer, self.settings.lease, free)
                     .await
                 {
@@ -133,7 +120,7 @@ impl Executor {
                 // abandoned still takes entries for this consumer, which would
                 // then wait out a lease. It returns within `claim_wait`.
                 match self
-                    .store
+                    .queue
                     .claim(&self.consumer, free, self.settings.claim_wait)
                     .await
                 {
@@ -149,7 +136,7 @@ impl Executor {
             }
             if shutdown.is_cancelled() {
                 for lease in &leases {
-                    let _ = self.store.release(&self.consumer, lease).await;
+                    self.release(lease).await;
                 }
                 break;
             }
@@ -161,7 +148,7 @@ impl Executor {
                         Ok(p) => p,
                         // More entries than slots: hand the rest back at once.
                         Err(_) => {
-                            let _ = self.store.release(&self.consumer, &lease).await;
+                            self.release(&lease).await;
                             continue;
                         }
                     },
@@ -174,6 +161,22 @@ impl Executor {
         while runs.join_next().await.is_some() {}
         loops.abort_all();
         tracing::info!(consumer = %self.consumer, "executor stopped");
+    }
+
+    /// Removes the entry. A failed ack is logged: the entry stays pending,
+    /// and whoever reclaims it finds the job finished or parked and acks it.
+    async fn ack(&self, lease: &Lease) {
+        if let Err(e) = self.queue.ack(&self.consumer, lease).await {
+            tracing::warn!(job_id = %lease.job_id, error = %e, "ack failed; the entry will be reclaimed");
+        }
+    }
+
+    /// Hands the entry back. A failed release is logged: the lease then
+    /// expires and another replica reclaims the job.
+    async fn release(&self, lease: &Lease) {
+        if let Err(e) = self.queue.release(&self.consumer, lease).await {
+            tracing::warn!(job_id = %lease.job_id, error = %e, "release failed; the lease will expire");
+        }
     }
 
     fn stop_all(&self, reason: StopReason) {
@@ -193,7 +196,7 @@ impl Executor {
         while !shutdown.is_cancelled() {
             tokio::time::sleep(every).await;
             let leases: Vec<Lease> = self.running().values().map(|r| r.lease.clone()).collect();
-            match self.store.renew(&self.consumer, &leases).await {
+            match self.queue.renew(&self.consumer, &leases).await {
                 Ok(owned) => {
                     for lease in leases.iter().filter(|l| !owned.contains(l)) {
                         tracing::warn!(job_id = %lease.job_id, "lease taken over by another worker; stopping this run");
@@ -212,7 +215,7 @@ impl Executor {
             .clamp(Duration::from_millis(200), Duration::from_secs(5));
         while !shutdown.is_cancelled() {
             tokio::time::sleep(every).await;
-            let due = match self.store.due_deadlines(Utc::now(), 100).await {
+            let due = match self.queue.due_deadlines(Utc::now(), 100).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::warn!(error = %e, "approval deadline check failed");
@@ -231,15 +234,10 @@ impl Executor {
                         self.tracer.job_ended(&applied.job);
                     }
                     Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
-                        let _ = self
-                            .store
-                            .apply(job_id, &|_: &mut Job| {
-                                Ok(jobs::Change {
-                                    deadline: jobs::Deadline::Clear,
-                                    ..Default::default()
-                                })
-                            })
-                            .await;
+                        if let Err(e) = self.store.apply(job_id, &transitions::clear_deadline).await
+                        {
+                            tracing::debug!(%job_id, error = %e, "stale approval deadline not cleared");
+                        }
                     }
                     Err(e) => tracing::warn!(%job_id, error = %e, "approval expiry failed"),
                 }
@@ -253,31 +251,13 @@ impl Executor {
     /// it. Returns the job and the trace minted here, if it was used.
     async fn start(&self, lease: &Lease) -> Result<(Job, Option<TraceRef>), ApplyError> {
         let max = self.settings.max_attempts;
-        let entry = lease.entry_id.clone();
+        let entry = lease.entry_id.as_str();
         // Minted outside the transition, which may run more than once.
         let minted = self.tracer.mint();
-        let trace = minted.clone();
         let applied = self
             .store
-            .apply(lease.job_id, &move |job: &mut Job| {
-                if job.status.is_terminal() {
-                    return Err(Refusal::AlreadyTerminal(job.status));
-                }
-                if job.status == JobStatus::WaitingApproval {
-                    return Err(Refusal::Other("waiting for approval".into()));
-                }
-                job.attempts += 1;
-                if job.attempts > max {
-                    let message = format!(
-                        "The job was abandoned by its worker {max} times (crash or restart) and will not be retried"
-                    );
-                    return transitions::fail(job, JobError { message, code: "attempts_exhausted".into() });
-                }
-                job.lease_entry = Some(entry.clone());
-                if job.trace.is_none() {
-                    job.trace = trace.clone();
-                }
-                Ok(jobs::Change::none())
+            .apply(lease.job_id, &|job: &mut Job| {
+                transitions::begin_attempt(job, entry, max, minted.as_ref())
             })
             .await?;
         let job = applied.job;
@@ -290,13 +270,13 @@ impl Executor {
         let (job, minted) = match self.start(&lease).await {
             Ok((job, _)) if job.status.is_terminal() => {
                 tracing::warn!(%job_id, attempts = job.attempts, "attempts exhausted; job failed");
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
                 return;
             }
             Ok(started) => started,
             Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
                 // Finished, parked or expired: nothing to run.
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
                 return;
             }
             Err(e) => {
@@ -357,22 +337,19 @@ impl Executor {
         match (outcome, stopped_by) {
             (Ok(outcome), _) => {
                 tracing::info!(%job_id, ?outcome, "run finished");
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
             }
             (Err(_), Some(StopReason::Shutdown)) => {
                 // Not the job's fault: give the attempt back, then requeue.
-                let entry = lease.entry_id.clone();
-                let _ = self
+                let entry = lease.entry_id.as_str();
+                if let Err(e) = self
                     .store
-                    .apply(job_id, &move |job: &mut Job| {
-                        if job.lease_entry.as_deref() == Some(entry.as_str()) {
-                            job.attempts = job.attempts.saturating_sub(1);
-                            job.lease_entry = None;
-                        }
-                        Ok(jobs::Change::none())
-                    })
-                    .await;
-                match self.store.release(&self.consumer, &lease).await {
+                    .apply(job_id, &|job: &mut Job| transitions::hand_back(job, entry))
+                    .await
+                {
+                    tracing::warn!(%job_id, error = %e, "attempt not given back");
+                }
+                match self.queue.release(&self.consumer, &lease).await {
                     Ok(()) => tracing::info!(%job_id, "handed back to the queue"),
                     Err(e) => {
                         tracing::warn!(%job_id, error = %e, "hand-back failed; the lease will expire")
@@ -380,7 +357,7 @@ impl Executor {
                 }
             }
             (Err(_), Some(StopReason::Cancelled)) | (Err(RunError::Ended), _) => {
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
             }
             (Err(_), Some(StopReason::LeaseLost)) | (Err(RunError::NotOwner), _) => {
                 tracing::info!(%job_id, "run stopped: another worker owns the job");
@@ -394,21 +371,18 @@ impl Executor {
                 tracing::warn!(%job_id, error = %e, "job store failed mid-run; the job will be resumed");
             }
             (Err(RunError::Failed(error)), None) => {
-                let entry = lease.entry_id.clone();
+                let entry = lease.entry_id.as_str();
                 let failed = self
                     .store
-                    .apply(job_id, &move |job: &mut Job| {
-                        if job.lease_entry.as_deref() != Some(entry.as_str()) {
-                            return Err(Refusal::NotOwner);
-                        }
-                        transitions::fail(job, error.clone())
+                    .apply(job_id, &|job: &mut Job| {
+                        transitions::fail_if_owner(job, entry, error.clone())
                     })
                     .await;
                 match failed {
                     Ok(_) => tracing::info!(%job_id, "job failed"),
                     Err(e) => tracing::warn!(%job_id, error = %e, "could not record the failure"),
                 }
-                let _ = self.store.ack(&self.consumer, &lease).await;
+                self.ack(&lease).await;
             }
         }
     }

@@ -15,15 +15,11 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::agents::{self, AgentContext};
-use super::plan::{
-    ApprovalRecord, DestinationStop, ESTIMATE_NOTE, PlaceRef, Suggestion, TripDates, TripPlan,
-};
+use super::plan::{self, PlanParts};
 pub use super::run::RunError;
-use super::run::{Run, approval_event};
-use crate::jobs::{
-    Approval, Change, Deadline, EventKind, Job, JobStatus, JobStore, NewEvent, Stage, WorkflowMode,
-};
-use crate::knowledge::{self, BudgetEstimate, TripRequest};
+use super::run::{Run, usage_so_far};
+use crate::jobs::{Change, EventKind, Job, JobStatus, JobStore, NewEvent, Stage, transitions};
+use crate::knowledge::{BudgetEstimate, DayPlan, FlightQuote, HotelStay, TripRequest};
 use crate::llm::{LlmClient, TokenMeter};
 use crate::observability::JobTrace;
 
@@ -76,20 +72,8 @@ impl MotherAgent {
         stop: CancellationToken,
         trace: JobTrace,
     ) -> Result<Outcome, RunError> {
-        let limit = job
-            .request
-            .constraints
-            .get("budget_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(DEFAULT_BUDGET_TOKENS);
-        let meter = Arc::new(TokenMeter::new(limit, &job.usage));
-        let ctx = AgentContext {
-            today: Utc::now().date_naive(),
-            llm: self.llm.clone(),
-            meter: meter.clone(),
-            calls: Arc::default(),
-        };
-        let (store, calls) = (self.store.clone(), ctx.calls.clone());
+        let ctx = self.context(&job);
+        let (store, meter, calls) = (self.store.clone(), ctx.meter.clone(), ctx.calls.clone());
         let run = Run::new(store, job.id, entry, stop, meter, trace, calls);
 
         run.advance(Stage::Intake, Some(JobStatus::Planning))
@@ -156,41 +140,15 @@ impl MotherAgent {
         )?;
 
         run.advance(Stage::Validation, None).await?;
-        let fresh_budget = run.checkpoint::<BudgetEstimate>("budget").await?.is_none();
-        let budget: BudgetEstimate = run
-            .task(
-                "cost_agent",
-                TASKS[4].1,
-                "budget",
-                agents::cost::run(&ctx, &trip, &flights, &hotels, &days),
-            )
-            .await?;
-        let validation = agents::cost::validate(&trip, &budget, &days, &hotels);
-        if fresh_budget {
-            let event = NewEvent::new(EventKind::ValidationResult, json!(validation));
-            run.update(move |_| Ok(Change::event(event.clone())))
-                .await?;
-        }
-        if !validation.passed {
-            return Err(RunError::failed(
-                "validation_failed",
-                "The plan failed validation; see the validation_result event",
-            ));
-        }
-
+        let budget = validate(&run, &ctx, &trip, &flights, &hotels, &days).await?;
         let current = run
             .store
             .get(job.id)
             .await
             .map_err(RunError::Store)?
             .ok_or(RunError::Ended)?;
-        if !budget.within_budget
-            && current
-                .approval
-                .as_ref()
-                .and_then(|a| a.decision.as_ref())
-                .is_none()
-        {
+        let approval = current.approval.as_ref();
+        if !budget.within_budget && approval.and_then(|a| a.decision.as_ref()).is_none() {
             self.park(&run, &budget).await?;
             return Ok(Outcome::Parked);
         }
@@ -206,75 +164,37 @@ impl MotherAgent {
             )
             .await?;
 
-        let plan = TripPlan {
-            summary: summary(&trip, &budget),
-            origin: trip
-                .origin
-                .as_deref()
-                .and_then(knowledge::find_airport)
-                .map(|a| PlaceRef {
-                    iata: a.iata.clone(),
-                    city: a.city.clone(),
-                    country: a.country.clone(),
-                }),
-            destinations: trip
-                .destinations
-                .iter()
-                .filter_map(|id| knowledge::destination(id))
-                .zip(hotels.iter())
-                .map(|(d, stay)| DestinationStop {
-                    id: d.id.clone(),
-                    city: d.city.clone(),
-                    country: d.country.clone(),
-                    iata: d.airport_iata.clone(),
-                    nights: stay.nights,
-                })
-                .collect(),
-            dates: TripDates {
-                start: trip.start_date,
-                end: trip.start_date
-                    + chrono::Duration::days(i64::from(trip.days.saturating_sub(1))),
-                nights: trip.nights,
-            },
-            travelers: trip.travelers,
-            warnings: warnings(&trip, &budget),
+        let parts = PlanParts {
             flights,
             hotels,
             days,
-            budget: budget.clone(),
+            budget,
             pre_trip,
-            estimate_note: ESTIMATE_NOTE.into(),
-            approval: current.approval.as_ref().and_then(|a| {
-                a.decision.as_ref().map(|d| ApprovalRecord {
-                    approved: d.approved,
-                    notes: d.notes.clone(),
-                    decided_at: d
-                        .decided_at
-                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    overage_usd: budget.overage_usd,
-                })
-            }),
-            suggestion: (job.mode == WorkflowMode::Proactive)
-                .then(|| suggestion(&job, &trip, &budget)),
-            budget_source: trip.budget_source.clone(),
             alternatives,
         };
+        let plan = plan::assemble(&job, &trip, parts, approval);
         let result =
             serde_json::to_value(&plan).map_err(|e| RunError::failed("internal", e.to_string()))?;
-        run.update(|job| {
-            job.stage = Some(Stage::Done);
-            job.status = JobStatus::Completed;
-            job.completed_at = Some(Utc::now());
-            job.final_result = Some(result.clone());
-            job.lease_entry = None;
-            Ok(Change::events(vec![
-                crate::jobs::transitions::stage_event(Stage::Done),
-                crate::jobs::transitions::status_event(job),
-                NewEvent::new(EventKind::Complete, json!({ "result": result })),
-            ]))
-        })
-        .await?;
+        run.update(|job| Ok(transitions::complete(job, &result)))
+            .await?;
         Ok(Outcome::Completed)
+    }
+
+    /// What every agent of this job shares: today, the LLM, the token meter
+    /// (capped by the request's `budget_tokens`) and the record of calls.
+    fn context(&self, job: &Job) -> AgentContext {
+        let limit = job
+            .request
+            .constraints
+            .get("budget_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(DEFAULT_BUDGET_TOKENS);
+        AgentContext {
+            today: Utc::now().date_naive(),
+            llm: self.llm.clone(),
+            meter: Arc::new(TokenMeter::new(limit, &usage_so_far(job))),
+            calls: Arc::default(),
+        }
     }
 
     /// Parks the job for a human decision and releases the worker.
@@ -287,118 +207,43 @@ impl MotherAgent {
             "breakdown": budget.breakdown,
         });
         let deadline = Utc::now() + self.approval_timeout;
-        run.update(|job| {
-            job.stage = Some(Stage::Approval);
-            job.status = JobStatus::WaitingApproval;
-            job.lease_entry = None;
-            job.approval = Some(Approval {
-                requested_at: Utc::now(),
-                data: data.clone(),
-                decision: None,
-            });
-            Ok(Change {
-                events: vec![
-                    crate::jobs::transitions::stage_event(Stage::Approval),
-                    approval_event(&data),
-                ],
-                enqueue: false,
-                deadline: Deadline::Set(deadline),
-            })
-        })
-        .await?;
+        run.update(|job| Ok(transitions::park_for_approval(job, &data, deadline)))
+            .await?;
         run.trace.enter_stage(Stage::Approval.as_str());
         Ok(())
     }
 }
 
-fn place_names(trip: &TripRequest) -> String {
-    let names: Vec<String> = trip
-        .destinations
-        .iter()
-        .filter_map(|id| knowledge::destination(id))
-        .map(|d| d.city.clone())
-        .collect();
-    names.join(" and ")
-}
-
-fn summary(trip: &TripRequest, budget: &BudgetEstimate) -> String {
-    let people = if trip.travelers == 1 {
-        "1 traveler".to_string()
-    } else {
-        format!("{} travelers", trip.travelers)
-    };
-    format!(
-        "{}-day trip to {} for {people}, starting {}: estimated ${:.0} in total.",
-        trip.days,
-        place_names(trip),
-        trip.start_date,
-        budget.estimated_total_usd
-    )
-}
-
-fn warnings(trip: &TripRequest, budget: &BudgetEstimate) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if trip.origin.is_none() {
-        warnings.push(
-            "No departure city given, so flights are not included; set constraints.departure_city."
-                .into(),
-        );
+/// Estimates the budget and checks the plan; the `validation_result` is
+/// announced once, when the budget is first estimated.
+async fn validate(
+    run: &Run,
+    ctx: &AgentContext,
+    trip: &TripRequest,
+    flights: &[FlightQuote],
+    hotels: &[HotelStay],
+    days: &[DayPlan],
+) -> Result<BudgetEstimate, RunError> {
+    let fresh_budget = run.checkpoint::<BudgetEstimate>("budget").await?.is_none();
+    let budget: BudgetEstimate = run
+        .task(
+            "cost_agent",
+            TASKS[4].1,
+            "budget",
+            agents::cost::run(ctx, trip, flights, hotels, days),
+        )
+        .await?;
+    let validation = agents::cost::validate(trip, &budget, days, hotels);
+    if fresh_budget {
+        let event = NewEvent::new(EventKind::ValidationResult, json!(validation));
+        run.update(move |_| Ok(Change::event(event.clone())))
+            .await?;
     }
-    if !budget.within_budget {
-        warnings.push(format!(
-            "The estimate exceeds the budget by ${:.0}.",
-            budget.overage_usd
+    if !validation.passed {
+        return Err(RunError::failed(
+            "validation_failed",
+            "The plan failed validation; see the validation_result event",
         ));
     }
-    warnings
-}
-
-fn suggestion(job: &Job, trip: &TripRequest, budget: &BudgetEstimate) -> Suggestion {
-    let trigger = job.request.trigger_type.clone().unwrap_or_default();
-    let context = job.request.context.clone().unwrap_or_default();
-    let number = |k: &str| context.get(k).and_then(Value::as_f64);
-    let places = place_names(trip);
-    let (headline, rationale, savings) = match trigger.as_str() {
-        "price_drop" => {
-            let savings =
-                number("savings").or_else(|| Some(number("old_price")? - number("new_price")?));
-            (
-                format!("Fares to {places} just dropped"),
-                format!(
-                    "The fare on your watched route fell{}; here is a {}-day trip built around it.",
-                    savings.map(|s| format!(" by ${s:.0}")).unwrap_or_default(),
-                    trip.days
-                ),
-                savings,
-            )
-        }
-        "calendar_gap" => (
-            format!("You have free days: {} days in {places}", trip.days),
-            format!(
-                "Your calendar is free from {}; this trip fits inside that window.",
-                trip.start_date
-            ),
-            None,
-        ),
-        "budget_surplus" => (
-            format!("Your travel budget has room for {places}"),
-            format!(
-                "You have ${:.0} left in your travel budget; this trip is estimated at ${:.0}.",
-                number("surplus_usd").unwrap_or_default(),
-                budget.estimated_total_usd
-            ),
-            None,
-        ),
-        _ => (
-            format!("A trip to {places}"),
-            "Suggested from the trigger you sent.".into(),
-            None,
-        ),
-    };
-    Suggestion {
-        trigger_type: trigger,
-        headline,
-        rationale,
-        savings_usd: savings,
-    }
+    Ok(budget)
 }

@@ -3,10 +3,13 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::jobs::{Approval, Job, WorkflowMode};
 use crate::knowledge::{
-    BudgetEstimate, BudgetSource, Candidate, DayPlan, FlightQuote, HotelStay, PreTripAdvice,
+    self, BudgetEstimate, BudgetSource, Candidate, DayPlan, FlightQuote, HotelStay, PreTripAdvice,
+    TripRequest,
 };
 
 pub const ESTIMATE_NOTE: &str = "All prices are estimates from typical fares and price levels, not live quotes; check before booking.";
@@ -77,4 +80,176 @@ pub struct TripPlan {
     /// fits and its estimated total.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Candidate>,
+}
+
+/// What the agents produced for a plan, besides the trip request itself.
+pub struct PlanParts {
+    pub flights: Vec<FlightQuote>,
+    pub hotels: Vec<HotelStay>,
+    pub days: Vec<DayPlan>,
+    pub budget: BudgetEstimate,
+    pub pre_trip: PreTripAdvice,
+    /// Runners-up when an inspiration task chose the destination.
+    pub alternatives: Vec<Candidate>,
+}
+
+/// Puts the job's final plan together from the agents' outputs and the
+/// human decision, if one was needed.
+pub fn assemble(
+    job: &Job,
+    trip: &TripRequest,
+    parts: PlanParts,
+    approval: Option<&Approval>,
+) -> TripPlan {
+    let PlanParts {
+        flights,
+        hotels,
+        days,
+        budget,
+        pre_trip,
+        alternatives,
+    } = parts;
+    TripPlan {
+        summary: summary(trip, &budget),
+        origin: trip
+            .origin
+            .as_deref()
+            .and_then(knowledge::find_airport)
+            .map(|a| PlaceRef {
+                iata: a.iata.clone(),
+                city: a.city.clone(),
+                country: a.country.clone(),
+            }),
+        destinations: trip
+            .destinations
+            .iter()
+            .filter_map(|id| knowledge::destination(id))
+            .zip(hotels.iter())
+            .map(|(d, stay)| DestinationStop {
+                id: d.id.clone(),
+                city: d.city.clone(),
+                country: d.country.clone(),
+                iata: d.airport_iata.clone(),
+                nights: stay.nights,
+            })
+            .collect(),
+        dates: TripDates {
+            start: trip.start_date,
+            end: trip.start_date + chrono::Duration::days(i64::from(trip.days.saturating_sub(1))),
+            nights: trip.nights,
+        },
+        travelers: trip.travelers,
+        warnings: warnings(trip, &budget),
+        approval: approval.and_then(|a| {
+            a.decision.as_ref().map(|d| ApprovalRecord {
+                approved: d.approved,
+                notes: d.notes.clone(),
+                decided_at: d
+                    .decided_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                overage_usd: budget.overage_usd,
+            })
+        }),
+        suggestion: (job.mode == WorkflowMode::Proactive).then(|| suggestion(job, trip, &budget)),
+        flights,
+        hotels,
+        days,
+        budget,
+        pre_trip,
+        estimate_note: ESTIMATE_NOTE.into(),
+        budget_source: trip.budget_source.clone(),
+        alternatives,
+    }
+}
+
+fn place_names(trip: &TripRequest) -> String {
+    let names: Vec<String> = trip
+        .destinations
+        .iter()
+        .filter_map(|id| knowledge::destination(id))
+        .map(|d| d.city.clone())
+        .collect();
+    names.join(" and ")
+}
+
+fn summary(trip: &TripRequest, budget: &BudgetEstimate) -> String {
+    let people = if trip.travelers == 1 {
+        "1 traveler".to_string()
+    } else {
+        format!("{} travelers", trip.travelers)
+    };
+    format!(
+        "{}-day trip to {} for {people}, starting {}: estimated ${:.0} in total.",
+        trip.days,
+        place_names(trip),
+        trip.start_date,
+        budget.estimated_total_usd
+    )
+}
+
+fn warnings(trip: &TripRequest, budget: &BudgetEstimate) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if trip.origin.is_none() {
+        warnings.push(
+            "No departure city given, so flights are not included; set constraints.departure_city."
+                .into(),
+        );
+    }
+    if !budget.within_budget {
+        warnings.push(format!(
+            "The estimate exceeds the budget by ${:.0}.",
+            budget.overage_usd
+        ));
+    }
+    warnings
+}
+
+fn suggestion(job: &Job, trip: &TripRequest, budget: &BudgetEstimate) -> Suggestion {
+    let trigger = job.request.trigger_type.clone().unwrap_or_default();
+    let context = job.request.context.clone().unwrap_or_default();
+    let number = |k: &str| context.get(k).and_then(Value::as_f64);
+    let places = place_names(trip);
+    let (headline, rationale, savings) = match trigger.as_str() {
+        "price_drop" => {
+            let savings =
+                number("savings").or_else(|| Some(number("old_price")? - number("new_price")?));
+            (
+                format!("Fares to {places} just dropped"),
+                format!(
+                    "The fare on your watched route fell{}; here is a {}-day trip built around it.",
+                    savings.map(|s| format!(" by ${s:.0}")).unwrap_or_default(),
+                    trip.days
+                ),
+                savings,
+            )
+        }
+        "calendar_gap" => (
+            format!("You have free days: {} days in {places}", trip.days),
+            format!(
+                "Your calendar is free from {}; this trip fits inside that window.",
+                trip.start_date
+            ),
+            None,
+        ),
+        "budget_surplus" => (
+            format!("Your travel budget has room for {places}"),
+            format!(
+                "You have ${:.0} left in your travel budget; this trip is estimated at ${:.0}.",
+                number("surplus_usd").unwrap_or_default(),
+                budget.estimated_total_usd
+            ),
+            None,
+        ),
+        _ => (
+            format!("A trip to {places}"),
+            "Suggested from the trigger you sent.".into(),
+            None,
+        ),
+    };
+    Suggestion {
+        trigger_type: trigger,
+        headline,
+        rationale,
+        savings_usd: savings,
+    }
 }

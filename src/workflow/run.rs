@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::agents::AgentCall;
 use crate::jobs::{
-    ApplyError, Change, EventKind, Job, JobError, JobStatus, JobStore, NewEvent, Refusal, Stage,
-    StoreError, Task, TaskStatus, output_object, transitions,
+    ApplyError, Change, EventKind, Job, JobError, JobStatus, JobStore, JobUsage, NewEvent, Refusal,
+    Stage, StoreError, Task, TaskStatus, output_object, transitions,
 };
-use crate::llm::{CallRecord, TokenMeter};
+use crate::llm::{CallRecord, TokenMeter, TokenUsage};
 use crate::observability::JobTrace;
 
 /// Why a run ended without finishing the job.
@@ -110,13 +110,8 @@ impl Run {
         let applied = self
             .store
             .apply(self.job_id, &|job: &mut Job| {
-                if job.status.is_terminal() {
-                    return Err(Refusal::AlreadyTerminal(job.status));
-                }
-                if job.lease_entry.as_deref() != Some(entry) {
-                    return Err(Refusal::NotOwner);
-                }
-                job.usage = usage;
+                transitions::ensure_owner(job, entry)?;
+                job.usage = stored_usage(usage);
                 transition(job)
             })
             .await?;
@@ -129,22 +124,7 @@ impl Run {
     /// run only passes through finished stages).
     pub async fn advance(&self, stage: Stage, status: Option<JobStatus>) -> Result<Job, RunError> {
         let job = self
-            .update(|job| {
-                let mut events = Vec::new();
-                // Statuses only move forward: a resumed run does not go back to
-                // `planning` after an approval put it in `executing`.
-                if let Some(status) =
-                    status.filter(|s| progress_rank(*s) > progress_rank(job.status))
-                {
-                    job.status = status;
-                    events.push(transitions::status_event(job));
-                }
-                if job.stage.is_none_or(|current| current < stage) {
-                    job.stage = Some(stage);
-                    events.push(transitions::stage_event(stage));
-                }
-                Ok(Change::events(events))
-            })
+            .update(|job| Ok(transitions::advance(job, stage, status)))
             .await?;
         if job.stage == Some(stage) {
             self.trace.enter_stage(stage.as_str());
@@ -302,12 +282,23 @@ impl Run {
     }
 }
 
-fn progress_rank(status: JobStatus) -> u8 {
-    match status {
-        JobStatus::Started => 0,
-        JobStatus::Planning => 1,
-        JobStatus::Executing | JobStatus::WaitingApproval => 2,
-        JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => 3,
+fn stored_usage(usage: TokenUsage) -> JobUsage {
+    JobUsage {
+        calls: usage.calls,
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        total_tokens: usage.total_tokens,
+    }
+}
+
+/// What earlier runs of the job used, for the meter to start from.
+pub fn usage_so_far(job: &Job) -> TokenUsage {
+    let used = job.usage;
+    TokenUsage {
+        calls: used.calls,
+        prompt_tokens: used.prompt_tokens,
+        completion_tokens: used.completion_tokens,
+        total_tokens: used.total_tokens,
     }
 }
 
@@ -347,13 +338,5 @@ fn task_event(kind: EventKind, task: &Task, output: Option<Value>) -> NewEvent {
             "output": output,
             "confidence_score": task.confidence_score,
         }),
-    )
-}
-
-/// The `state_change` that announces a pause for approval.
-pub fn approval_event(data: &Value) -> NewEvent {
-    NewEvent::new(
-        EventKind::StateChange,
-        json!({ "status": JobStatus::WaitingApproval, "approval_data": data }),
     )
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use lotara::app::{Application, Role};
 use lotara::config::Config;
-use lotara::jobs::JobStore;
+use lotara::jobs::JobBackend;
 use tokio_util::sync::CancellationToken;
 
 /// How long job-level waits may take before the test fails.
@@ -15,7 +15,7 @@ const JOB_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub store: Arc<dyn JobStore>,
+    pub store: Arc<dyn JobBackend>,
     pub prefix: String,
     pub shutdown: CancellationToken,
     pub stopped: tokio::task::JoinHandle<anyhow::Result<()>>,

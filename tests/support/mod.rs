@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod browser;
 pub mod fake_llm;
 pub mod fake_opik;
 pub mod feeds;

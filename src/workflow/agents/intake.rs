@@ -73,17 +73,12 @@ async fn read_with_llm(
         )),
         Message::user(query.to_string()),
     ];
-    let (reading, calls) = llm
+    let answer = llm
         .structured::<Reading>(messages, "trip_request", &schema(), &ctx.meter, check)
-        .await
-        .map_err(llm_failure)?;
-    let repaired = calls.len() > 1;
-    if let Ok(mut sink) = ctx.calls.lock() {
-        sink.extend(calls.into_iter().map(|call| super::AgentCall {
-            agent: "intake_agent".into(),
-            call,
-        }));
-    }
+        .await;
+    let repaired = answer.calls.len() > 1;
+    ctx.record_calls("intake_agent", answer.calls);
+    let reading = answer.result.map_err(llm_failure)?;
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
             constraints.entry(key).or_insert(value);

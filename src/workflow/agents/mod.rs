@@ -52,15 +52,6 @@ pub struct AgentContext {
 }
 
 impl AgentContext {
-    pub fn knowledge_only(today: NaiveDate) -> Self {
-        Self {
-            today,
-            llm: None,
-            meter: Arc::new(TokenMeter::new(u64::MAX, &Default::default())),
-            calls: Arc::default(),
-        }
-    }
-
     /// The knowledge backend's `draft` as is, or, with an LLM, the model's
     /// improved version of it in the same shape, checked by `check`.
     pub async fn refine<T>(
@@ -97,21 +88,26 @@ impl AgentContext {
                 "Facts from our travel dataset:\n{facts}\n\nDraft to check and improve (keep its shape):\n{draft_json}"
             )),
         ];
-        let result = llm
+        let answer = llm
             .structured::<T>(messages, agent, &schema, &self.meter, check)
             .await;
-        let (value, calls) = result.map_err(llm_failure)?;
-        let repaired = calls.len() > 1;
+        let repaired = answer.calls.len() > 1;
+        self.record_calls(agent, answer.calls);
+        let value = answer.result.map_err(llm_failure)?;
+        Ok(AgentOutput {
+            value,
+            confidence: if repaired { 0.75 } else { 0.9 },
+        })
+    }
+
+    /// Keeps `agent`'s calls for its trace span, failed ones included.
+    pub fn record_calls(&self, agent: &str, calls: Vec<CallRecord>) {
         if let Ok(mut sink) = self.calls.lock() {
             sink.extend(calls.into_iter().map(|call| AgentCall {
                 agent: agent.into(),
                 call,
             }));
         }
-        Ok(AgentOutput {
-            value,
-            confidence: if repaired { 0.75 } else { 0.9 },
-        })
     }
 }
 

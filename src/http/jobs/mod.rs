@@ -8,13 +8,12 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::AppState;
-use super::dto::{
-    ErrorResponse, JobListResponse, JobResponse, JobStatusResponse, JobSummary, PlanRequest,
-    SuggestRequest,
-};
-use super::error::{ApiError, FieldError};
+use super::error::{ApiError, ErrorResponse, FieldError};
 use super::json::Valid;
 use crate::jobs::{self, Job, JobRequest, WorkflowMode, transitions};
+
+mod wire;
+pub use wire::*;
 
 /// A malformed id names no job: 404, like an unknown one.
 pub fn parse_job_id(raw: &str) -> Result<Uuid, ApiError> {

@@ -8,13 +8,12 @@ use axum::http::StatusCode;
 use uuid::Uuid;
 
 use super::AppState;
-use super::dto::{
-    ErrorResponse, NewWatchlist, WatchlistListResponse, WatchlistPatch, WatchlistPatchRequest,
-    WatchlistRequest, WatchlistResponse,
-};
-use super::error::{ApiError, FieldError};
+use super::error::{ApiError, ErrorResponse, FieldError};
 use super::json::Valid;
 use crate::scheduler::{WatchSpec, Watchlist};
+
+mod wire;
+pub use wire::*;
 
 fn not_found() -> ApiError {
     ApiError::NotFound("Watchlist not found".into(), None)
