@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::error::{ErrorResponse, FieldError};
-use super::{actions, jobs, operator, scheduler, service, stream, watchlists};
+use super::{actions, destinations, jobs, operator, scheduler, service, stream, watchlists};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use super::{actions, jobs, operator, scheduler, service, stream, watchlists};
         watchlists::create_watchlist, watchlists::list_watchlists, watchlists::get_watchlist,
         watchlists::update_watchlist, watchlists::delete_watchlist, scheduler::run_task,
         service::root, service::health, service::metrics, operator::list_jobs,
+        destinations::list_destinations,
     ),
     components(schemas(FieldError, ErrorResponse, jobs::JobStatusResponse, watchlists::RouteInfo, watchlists::BusyInfo)),
     modifiers(&Security),
@@ -29,6 +30,7 @@ use super::{actions, jobs, operator, scheduler, service, stream, watchlists};
         (name = "jobs", description = "Planning and suggestion jobs"),
         (name = "watchlists", description = "What the proactive scheduler watches: fares, calendars, budgets"),
         (name = "scheduler", description = "Running the proactive monitors on request"),
+        (name = "destinations", description = "The curated destinations plans are made for"),
         (name = "operator", description = "Views across users for operators and the console at /console"),
         (name = "service", description = "Health, metrics, metadata"),
     )

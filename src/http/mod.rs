@@ -3,6 +3,7 @@
 
 mod actions;
 mod console;
+mod destinations;
 pub mod docs;
 pub mod error;
 mod jobs;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/scheduler/{task}/run", post(scheduler::run_task))
         .route("/v1/operator/jobs", get(operator::list_jobs))
+        .route("/v1/destinations", get(destinations::list_destinations))
         // Layers run last-added first: the key is checked, then counted.
         .route_layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .route_layer(from_fn_with_state(

@@ -185,6 +185,25 @@ fn feature_score(d: &Destination, stems: &[String]) -> f64 {
     (hits.min(2) as f64) / 2.0
 }
 
+/// A month with comfortable weather: days between 18 and 32 °C and under 150 mm of
+/// rain. `month` is 1–12.
+pub fn good_weather(d: &Destination, month: u32) -> bool {
+    d.climate
+        .get(month.wrapping_sub(1) as usize)
+        .is_some_and(|c| (18.0..=32.0).contains(&c.high_c) && c.rain_mm < 150.0)
+}
+
+/// The attraction categories a destination offers well (two or more sights).
+pub fn strong_categories(d: &Destination) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in &d.attractions {
+        if count_category(d, &a.category) >= 2 && !out.contains(&a.category) {
+            out.push(a.category.clone());
+        }
+    }
+    out
+}
+
 fn count_category(d: &Destination, category: &str) -> usize {
     d.attractions
         .iter()

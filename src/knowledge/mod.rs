@@ -20,7 +20,8 @@ pub use dataset::{
 };
 pub use fares::{FlightQuote, estimate_fare_usd, fnv1a, quote_flight};
 pub use geo::great_circle_km;
-pub use inspiration::{Candidate, rank_destinations};
+pub use inspiration::{Candidate, good_weather, rank_destinations, strong_categories};
+pub use intake::ATTRACTION_CATEGORIES;
 pub use intake::{
     BudgetSource, IntakeError, TripRequest, Wish, convert_currency, known_currencies, normalize,
     parse_trip_request, recognises_place, require_curated,

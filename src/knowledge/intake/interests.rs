@@ -205,7 +205,7 @@ const INTEREST_KEYWORDS: &[(&str, &[&str])] = &[
 ];
 
 /// The categories the dataset uses, most general last.
-pub(super) const CATEGORIES: &[&str] = &[
+pub const CATEGORIES: &[&str] = &[
     "culture",
     "history",
     "food",

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+pub use interests::CATEGORIES as ATTRACTION_CATEGORIES;
 pub use money::{BudgetSource, convert as convert_currency, known_currencies};
 
 use self::duration::Length;
