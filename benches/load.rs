@@ -76,13 +76,25 @@ async fn create_job(client: &reqwest::Client, url: &str, n: u64) -> Result<Strin
     create_with(client, url, n, json!({"departure_city": "LAX"})).await
 }
 
+const DEFAULT_QUERY: &str = "5 days in Tokyo for 2, food and temples";
+
 async fn create_with(
     client: &reqwest::Client,
     url: &str,
     n: u64,
     constraints: Value,
 ) -> Result<String, Error> {
-    let body = json!({"user_id": format!("load-{}", n % 1000), "query": "5 days in Tokyo for 2, food and temples",
+    create_query(client, url, n, DEFAULT_QUERY, constraints).await
+}
+
+async fn create_query(
+    client: &reqwest::Client,
+    url: &str,
+    n: u64,
+    query: &str,
+    constraints: Value,
+) -> Result<String, Error> {
+    let body = json!({"user_id": format!("load-{}", n % 1000), "query": query,
                       "constraints": constraints});
     let response = client
         .post(format!("{url}/v1/plan"))
@@ -465,14 +477,18 @@ async fn redis_memory(args: &Args) -> Result<Value, Error> {
 
 /// One plan at a time: the time from `POST /v1/plan` until its stream
 /// delivers `complete` (the stream is opened right after the POST).
+/// `--query` sends another request (a vague wish exercises the inspiration
+/// ranking; Vietnamese text the multilingual grammar); `--origin` its departure city.
 async fn plan_to_complete(args: &Args) -> Result<Value, Error> {
     let url = args.url();
     let count: u64 = args.get("count", 100);
+    let query: String = args.get("query", DEFAULT_QUERY.to_string());
+    let origin: String = args.get("origin", "LAX".to_string());
     let client = client(4);
     let mut times = Vec::new();
     for n in 0..count {
         let started = Instant::now();
-        let id = create_job(&client, &url, n).await?;
+        let id = create_query(&client, &url, n, &query, json!({"departure_city": origin})).await?;
         let body = client
             .get(format!("{url}/v1/stream/{id}"))
             .send()
