@@ -19,7 +19,7 @@ use super::plan::{self, PlanParts};
 pub use super::run::RunError;
 use super::run::{Run, usage_so_far};
 use crate::jobs::{Change, EventKind, Job, JobStatus, JobStore, NewEvent, Stage, transitions};
-use crate::knowledge::{BudgetEstimate, DayPlan, FlightQuote, HotelStay, TripRequest};
+use crate::knowledge::{BudgetEstimate, Candidate, DayPlan, FlightQuote, HotelStay, TripRequest};
 use crate::llm::{LlmClient, TokenMeter};
 use crate::observability::JobTrace;
 
@@ -88,27 +88,7 @@ impl MotherAgent {
             .await?;
 
         run.advance(Stage::Planning, None).await?;
-        // A request that names no destination ("somewhere warm in January") gets one
-        // chosen by the inspiration task; the runners-up go on the plan.
-        if trip.destinations.is_empty() {
-            run.register_tasks(&[INSPIRATION]).await?;
-        }
-        run.register_tasks(TASKS).await?;
-        let (trip, alternatives) = if trip.destinations.is_empty() {
-            let chosen: agents::inspiration::Inspiration = run
-                .task(
-                    INSPIRATION.0,
-                    INSPIRATION.1,
-                    "inspiration",
-                    agents::inspiration::run(&ctx, &trip),
-                )
-                .await?;
-            let mut trip = trip;
-            trip.destinations = vec![chosen.chosen.destination.clone()];
-            (trip, chosen.alternatives)
-        } else {
-            (trip, Vec::new())
-        };
+        let (trip, alternatives) = choose_destination(&run, &ctx, trip).await?;
 
         run.advance(Stage::Execution, Some(JobStatus::Executing))
             .await?;
@@ -212,6 +192,32 @@ impl MotherAgent {
         run.trace.enter_stage(Stage::Approval.as_str());
         Ok(())
     }
+}
+
+/// Registers the job's tasks; a request that names no destination ("somewhere warm
+/// in January") first gets one chosen by the inspiration task, whose runners-up go
+/// on the plan.
+async fn choose_destination(
+    run: &Run,
+    ctx: &AgentContext,
+    mut trip: TripRequest,
+) -> Result<(TripRequest, Vec<Candidate>), RunError> {
+    if !trip.destinations.is_empty() {
+        run.register_tasks(TASKS).await?;
+        return Ok((trip, Vec::new()));
+    }
+    run.register_tasks(&[INSPIRATION]).await?;
+    run.register_tasks(TASKS).await?;
+    let chosen: agents::inspiration::Inspiration = run
+        .task(
+            INSPIRATION.0,
+            INSPIRATION.1,
+            "inspiration",
+            agents::inspiration::run(ctx, &trip),
+        )
+        .await?;
+    trip.destinations = vec![chosen.chosen.destination.clone()];
+    Ok((trip, chosen.alternatives))
 }
 
 /// Estimates the budget and checks the plan; the `validation_result` is
