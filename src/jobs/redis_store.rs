@@ -636,7 +636,10 @@ impl JobStore for RedisStore {
         }
         let mut pipe = redis::pipe();
         for id in ids {
-            pipe.cmd("HMGET").arg(self.keys.job(*id)).arg("state").arg("v");
+            pipe.cmd("HMGET")
+                .arg(self.keys.job(*id))
+                .arg("state")
+                .arg("v");
         }
         let mut conn = self.conn.clone();
         let rows: Vec<(Option<Vec<u8>>, Option<u64>)> = self
