@@ -78,7 +78,7 @@ impl Rendered {
 }
 
 fn gzip(json: &[u8]) -> Option<Bytes> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 3), Compression::fast());
+    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 3), Compression::default());
     encoder.write_all(json).ok()?;
     encoder.finish().ok().map(Bytes::from)
 }
