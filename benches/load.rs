@@ -3,7 +3,8 @@
 //! operator starts and points the service at (`LLM_BASE_URL`).
 //!
 //! cargo bench --bench load -- create  --url http://127.0.0.1:8000 --concurrency 64 --seconds 10
-//! cargo bench --bench load -- status  --url … --concurrency 64 --seconds 10
+//! cargo bench --bench load -- status  --url … --concurrency 64 --seconds 10 [--job completed|paused|started] [--revalidate true]
+//! cargo bench --bench load -- list    --url … --concurrency 64 --seconds 10 [--revalidate true]
 //! cargo bench --bench load -- health  --url … --concurrency 64 --seconds 10
 //! cargo bench --bench load -- fake-llm --port 9100 --latency-ms 2000
 //! cargo bench --bench load -- jobs    --url … --count 2000 [--pid <service pid>]
@@ -116,24 +117,85 @@ async fn fetch_ok(client: &reqwest::Client, url: String) -> bool {
     }
 }
 
+/// A GET as a browser sends it (gzip accepted, optionally revalidating):
+/// whether it succeeded, the body bytes on the wire, whether it was a 304.
+async fn fetch_read(client: &reqwest::Client, url: &str, etag: Option<&str>) -> (bool, u64, bool) {
+    let mut request = client.get(url).header("accept-encoding", "gzip");
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    match request.send().await {
+        Ok(response) if response.status() == 304 => (true, 0, true),
+        Ok(response) if response.status() == 200 => match response.bytes().await {
+            Ok(body) => (true, body.len() as u64, false),
+            Err(_) => (false, 0, false),
+        },
+        _ => (false, 0, false),
+    }
+}
+
+/// What a `status` or `list` run reads: a completed plan (default), a job
+/// paused mid-run with its partial outputs (`paused`), or one that never
+/// runs (`started`, the service started with WORKER_CONCURRENCY=0); the
+/// list is the page of that job's user.
+async fn read_target(
+    args: &Args,
+    client: &reqwest::Client,
+    url: &str,
+    kind: &str,
+) -> Result<String, Error> {
+    let which: String = args.get("job", "completed".to_string());
+    let (constraints, wanted) = match which.as_str() {
+        "paused" => (json!({"budget_usd": 50}), Some("waiting_approval")),
+        "started" => (json!({"departure_city": "LAX"}), None),
+        _ => (json!({"departure_city": "LAX"}), Some("completed")),
+    };
+    let job = create_with(client, url, 0, constraints).await?;
+    if let Some(wanted) = wanted {
+        wait_for_status(client, url, std::slice::from_ref(&job), wanted).await?;
+    }
+    Ok(match kind {
+        "list" => format!("{url}/v1/jobs?user_id=load-0&limit=20"),
+        _ => format!("{url}/v1/status/{job}"),
+    })
+}
+
 /// Fixed concurrency for a fixed time: every worker sends requests back to back.
 async fn closed_loop(args: &Args, kind: &str) -> Result<Value, Error> {
     let url = args.url();
     let concurrency: usize = args.get("concurrency", 64);
     let seconds: u64 = args.get("seconds", 10);
     let client = client(concurrency);
-    let job = create_job(&client, &url, 0).await?;
+    let read_url = match kind {
+        "status" | "list" => read_target(args, &client, &url, kind).await?,
+        _ => String::new(),
+    };
+    // With --revalidate, every read sends the ETag of the first answer.
+    let etag = match args.get("revalidate", false) {
+        true => client
+            .get(&read_url)
+            .send()
+            .await?
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        false => None,
+    };
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let errors = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let not_modified = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let workers = (0..concurrency).map(|w| {
-        let (client, url, job, kind, errors) = (
+        let (client, url, read_url, etag, kind) = (
             client.clone(),
             url.clone(),
-            job.clone(),
+            read_url.clone(),
+            etag.clone(),
             kind.to_string(),
-            errors.clone(),
         );
+        let (errors, bytes, not_modified) = (errors.clone(), bytes.clone(), not_modified.clone());
         tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = w as u64;
@@ -141,7 +203,13 @@ async fn closed_loop(args: &Args, kind: &str) -> Result<Value, Error> {
                 let t = Instant::now();
                 let ok = match kind.as_str() {
                     "create" => create_job(&client, &url, n).await.is_ok(),
-                    "status" => fetch_ok(&client, format!("{url}/v1/status/{job}")).await,
+                    "status" | "list" => {
+                        let (ok, size, cached) =
+                            fetch_read(&client, &read_url, etag.as_deref()).await;
+                        bytes.fetch_add(size, Ordering::Relaxed);
+                        not_modified.fetch_add(u64::from(cached), Ordering::Relaxed);
+                        ok
+                    }
                     _ => fetch_ok(&client, format!("{url}/health")).await,
                 };
                 latencies.push(t.elapsed().as_micros() as u64);
@@ -161,6 +229,8 @@ async fn closed_loop(args: &Args, kind: &str) -> Result<Value, Error> {
     Ok(
         json!({"scenario": kind, "concurrency": concurrency, "seconds": elapsed,
               "requests_per_sec": all.len() as f64 / elapsed, "errors": errors.load(Ordering::Relaxed),
+              "response_bytes_avg": bytes.load(Ordering::Relaxed) as f64 / all.len().max(1) as f64,
+              "not_modified": not_modified.load(Ordering::Relaxed),
               "latency": summary(all)}),
     )
 }
@@ -545,7 +615,7 @@ async fn fake_llm(args: &Args) -> Result<Value, Error> {
 async fn main() {
     let (scenario, args) = Args::parse();
     let result = match scenario.as_str() {
-        "create" | "status" | "health" => closed_loop(&args, &scenario).await,
+        "create" | "status" | "list" | "health" => closed_loop(&args, &scenario).await,
         "jobs" => jobs_in_flight(&args).await,
         "fanout" => fanout(&args).await,
         "redis-memory" => redis_memory(&args).await,
@@ -553,7 +623,7 @@ async fn main() {
         "fake-llm" => fake_llm(&args).await,
         _ => {
             eprintln!(
-                "scenarios: create | status | health | jobs | fanout | redis-memory | plan-to-complete | fake-llm (see the file's header)"
+                "scenarios: create | status | list | health | jobs | fanout | redis-memory | plan-to-complete | fake-llm (see the file's header)"
             );
             std::process::exit(2);
         }

@@ -49,9 +49,21 @@ start_service api WORKER_CONCURRENCY=0
 run create-c1 create --concurrency 1 --seconds 5
 run create-c64 create --concurrency 64 --seconds 10
 run create-c256 create --concurrency 256 --seconds 10
-run status-c64 status --concurrency 64 --seconds 10
+run status-started-c64 status --job started --concurrency 64 --seconds 10
 run health-c1 health --concurrency 1 --seconds 5
 run health-c64 health --concurrency 64 --seconds 10
+stop_service
+
+# The read path as frontends poll it: a finished plan, a job paused mid-run,
+# a list page; plain and revalidating (If-None-Match → 304). Health runs in
+# the same service so the ratio is measured side by side.
+start_service reads
+run reads-health-c64 health --concurrency 64 --seconds 10
+run status-completed-c64 status --job completed --concurrency 64 --seconds 10
+run status-completed-304-c64 status --job completed --revalidate true --concurrency 64 --seconds 10
+run status-paused-c64 status --job paused --concurrency 64 --seconds 10
+run list-c64 list --concurrency 64 --seconds 10
+run list-304-c64 list --revalidate true --concurrency 64 --seconds 10
 stop_service
 
 start_service knowledge

@@ -142,6 +142,7 @@ impl Application {
             config: config.clone(),
             metrics: metrics_handle(),
             shutdown: CancellationToken::new(),
+            reads: Default::default(),
         };
         let (listener, port) = match role {
             Role::Serve => {

@@ -95,6 +95,7 @@ conformance!(
     a_refused_transition_writes_nothing,
     an_idempotency_key_creates_one_job_however_often_it_is_sent,
     requests_are_counted_per_client_in_a_window,
+    every_write_moves_the_version_and_wakes_watchers,
 );
 
 async fn concurrent_updates_are_never_lost(backend: Backend) {
@@ -544,4 +545,54 @@ async fn requests_are_counted_per_client_in_a_window(backend: Backend) {
         async move { (store.count_request("ip:1.2.3.4", window).await.unwrap().0 == 1).then_some(()) }
     })
     .await;
+}
+
+/// The read path's contract: a version per write (also writes without an
+/// event), read alone, with the state, or for a list page; and a watcher
+/// woken by each write, which on Redis comes through the pub/sub feed.
+async fn every_write_moves_the_version_and_wakes_watchers(backend: Backend) {
+    let store = backend.store().await;
+    let job = new_job(&store, "carol").await;
+    let newer = new_job(&store, "carol").await;
+    assert_eq!(store.version(job.id).await.unwrap(), Some(1));
+    let mut watch = store.watch(job.id);
+    let wake = Duration::from_secs(5);
+
+    store
+        .apply(job.id, &|_: &mut Job| Ok(Change::event(marker(1))))
+        .await
+        .unwrap();
+    tokio::time::timeout(wake, watch.changed())
+        .await
+        .expect("an event wakes the watcher");
+    assert_eq!(store.version(job.id).await.unwrap(), Some(2));
+
+    store
+        .apply(job.id, &|j: &mut Job| {
+            j.attempts += 1;
+            Ok(Change::none())
+        })
+        .await
+        .unwrap();
+    tokio::time::timeout(wake, watch.changed())
+        .await
+        .expect("a write without an event wakes the watcher too");
+    let (read, version) = store.get_versioned(job.id).await.unwrap().unwrap();
+    assert_eq!((read.attempts, version), (1, 3));
+
+    let page = store.list_user_versions("carol", 10, None).await.unwrap();
+    assert_eq!(page.entries, vec![(newer.id, 1), (job.id, 3)]);
+    assert_eq!(page.next_cursor, None);
+    let first = store.list_user_versions("carol", 1, None).await.unwrap();
+    assert_eq!(first.entries, vec![(newer.id, 1)]);
+    assert_eq!(first.next_cursor, Some(newer.id));
+    let many = store
+        .get_many_versioned(&[job.id, uuid::Uuid::now_v7(), newer.id])
+        .await
+        .unwrap();
+    assert_eq!(
+        many.iter().map(|(j, v)| (j.id, *v)).collect::<Vec<_>>(),
+        vec![(job.id, 3), (newer.id, 1)]
+    );
+    assert_eq!(store.version(uuid::Uuid::now_v7()).await.unwrap(), None);
 }

@@ -37,6 +37,7 @@ use crate::llm::LlmClient;
 use crate::observability::Tracer;
 use crate::scheduler::Scheduler;
 
+pub use jobs::ReadCache;
 pub use service::VERSION;
 
 /// What every handler may use; cheap to clone.
@@ -56,6 +57,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Cancelled when the service shuts down: open streams end cleanly.
     pub shutdown: CancellationToken,
+    /// Rendered statuses and list pages, reused while the job's version holds.
+    pub reads: Arc<ReadCache>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -148,6 +151,7 @@ fn cors(config: &Config) -> CorsLayer {
             HeaderName::from_static("x-request-id"),
             HeaderName::from_static("idempotent-replayed"),
             HeaderName::from_static("retry-after"),
+            HeaderName::from_static("etag"),
         ])
         .max_age(std::time::Duration::from_secs(600))
 }

@@ -5,12 +5,16 @@
 //! A subscriber that cannot keep up is dropped rather than buffered without
 //! bound or allowed to stall the feed: its channel closes, and its owner
 //! resumes from the last id it saw by reading the event log.
+//!
+//! Beside events, the hub tells watchers that a job was written at all
+//! (`watch`): every write is announced, also those without an event, so a
+//! `?wait=` request wakes on any change of the job's version.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use super::model::Event;
@@ -20,6 +24,9 @@ use super::model::Event;
 const SUBSCRIBER_BUFFER: usize = 64;
 
 type Senders = HashMap<Uuid, Vec<(u64, mpsc::Sender<Arc<Event>>)>>;
+/// One counter per watched job, shared by all of its watchers: a waiter
+/// costs one receiver, however many wait on the same job.
+type Watched = HashMap<Uuid, watch::Sender<u64>>;
 
 #[derive(Clone, Default)]
 pub struct EventHub {
@@ -29,6 +36,7 @@ pub struct EventHub {
 #[derive(Default)]
 struct HubInner {
     subscribers: Mutex<Senders>,
+    watched: Mutex<Watched>,
     next_id: AtomicU64,
 }
 
@@ -50,8 +58,31 @@ impl EventHub {
         }
     }
 
+    /// Wakes (`JobWatch::changed`) after any later write of the job, and
+    /// after the feed reconnected (a write may have been missed).
+    pub fn watch(&self, job_id: Uuid) -> JobWatch {
+        let rx = self
+            .lock_watched()
+            .entry(job_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe();
+        JobWatch {
+            rx,
+            job_id,
+            hub: self.clone(),
+        }
+    }
+
+    /// Announces a write of the job to its watchers (events do this too).
+    pub fn touch(&self, job_id: Uuid) {
+        if let Some(tx) = self.lock_watched().get(&job_id) {
+            tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
     /// Delivers an event to the job's subscribers without waiting on any.
     pub fn dispatch(&self, event: Event) {
+        self.touch(event.job_id);
         let event = Arc::new(event);
         let mut subscribers = self.lock();
         let Some(list) = subscribers.get_mut(&event.job_id) else {
@@ -69,6 +100,9 @@ impl EventHub {
     /// feed may have missed events (the Redis subscription reconnected).
     pub fn resync_all(&self) {
         self.lock().clear();
+        for tx in self.lock_watched().values() {
+            tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
     pub fn subscriber_count(&self) -> usize {
@@ -79,6 +113,13 @@ impl EventHub {
         // The map holds no invariant a panicking holder could break halfway.
         self.inner
             .subscribers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_watched(&self) -> std::sync::MutexGuard<'_, Watched> {
+        self.inner
+            .watched
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -117,6 +158,37 @@ impl Drop for Subscription {
     }
 }
 
+/// Notice of writes to one job (see `EventHub::watch`).
+pub struct JobWatch {
+    rx: watch::Receiver<u64>,
+    job_id: Uuid,
+    hub: EventHub,
+}
+
+impl JobWatch {
+    /// Returns once the job was written after the last call (or after
+    /// `watch`). Never returns early on its own: the hub keeps the sender
+    /// while any watcher lives.
+    pub async fn changed(&mut self) {
+        if self.rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Drop for JobWatch {
+    fn drop(&mut self) {
+        let mut watched = self.hub.lock_watched();
+        // This receiver still counts until the drop completes.
+        if watched
+            .get(&self.job_id)
+            .is_some_and(|tx| tx.receiver_count() <= 1)
+        {
+            watched.remove(&self.job_id);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +220,22 @@ mod tests {
         }
         assert_eq!(buffered, SUBSCRIBER_BUFFER);
         assert_eq!(hub.subscriber_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_watch_wakes_on_events_and_touches_and_is_forgotten_when_dropped() {
+        let hub = EventHub::new();
+        let job = Uuid::now_v7();
+        let mut first = hub.watch(job);
+        let mut second = hub.watch(job);
+        hub.touch(job);
+        first.changed().await;
+        second.changed().await;
+        hub.dispatch(event(job, 1));
+        first.changed().await;
+        drop(first);
+        drop(second);
+        assert!(hub.lock_watched().is_empty());
     }
 
     #[tokio::test]

@@ -13,12 +13,12 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::StoreSettings;
-use super::hub::{EventHub, Subscription};
+use super::hub::{EventHub, JobWatch, Subscription};
 use super::listing::JobFilter;
 use super::model::{Event, EventId, Job, NewEvent};
 use super::store::{
     Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, RateLimiter,
-    StoreError, StoreHealth, Transition, WorkQueue,
+    StoreError, StoreHealth, Transition, VersionPage, WorkQueue,
 };
 
 pub struct MemoryStore {
@@ -47,6 +47,8 @@ struct State {
 
 struct StoredJob {
     job: Job,
+    /// 1 when created, one more per write, as Redis counts it.
+    version: u64,
     events: VecDeque<Event>,
     last_event: EventId,
     expires_at: Instant,
@@ -213,6 +215,7 @@ impl JobStore for MemoryStore {
         }
         let mut stored = StoredJob {
             job: job.clone(),
+            version: 1,
             events: VecDeque::new(),
             last_event: EventId::ZERO,
             expires_at: Instant::now() + self.settings.job_ttl,
@@ -264,6 +267,43 @@ impl JobStore for MemoryStore {
         Ok(Self::live(&mut state, &id).map(|s| s.job.clone()))
     }
 
+    async fn version(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
+        let mut state = self.lock();
+        Ok(Self::live(&mut state, &id).map(|s| s.version))
+    }
+
+    async fn get_versioned(&self, id: Uuid) -> Result<Option<(Job, u64)>, StoreError> {
+        let mut state = self.lock();
+        Ok(Self::live(&mut state, &id).map(|s| (s.job.clone(), s.version)))
+    }
+
+    async fn get_many_versioned(&self, ids: &[Uuid]) -> Result<Vec<(Job, u64)>, StoreError> {
+        let mut state = self.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| Self::live(&mut state, id).map(|s| (s.job.clone(), s.version)))
+            .collect())
+    }
+
+    async fn list_user_versions(
+        &self,
+        user_id: &str,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<VersionPage, StoreError> {
+        let page = self.list_user_jobs(user_id, limit, cursor).await?;
+        let mut state = self.lock();
+        let entries = page
+            .jobs
+            .iter()
+            .filter_map(|job| Self::live(&mut state, &job.id).map(|s| (job.id, s.version)))
+            .collect();
+        Ok(VersionPage {
+            entries,
+            next_cursor: page.next_cursor,
+        })
+    }
+
     async fn apply(&self, id: Uuid, transition: &Transition<'_>) -> Result<Applied, ApplyError> {
         let mut state = self.lock();
         let stored = Self::live(&mut state, &id).ok_or(ApplyError::NotFound(id))?;
@@ -275,8 +315,12 @@ impl JobStore for MemoryStore {
         } = transition(&mut job)?;
         job.updated_at = Utc::now();
         stored.job = job.clone();
+        stored.version += 1;
         stored.expires_at = Instant::now() + self.settings.job_ttl;
         let written = self.log(stored, id, events);
+        if written.is_empty() {
+            self.hub.touch(id);
+        }
         Self::set_deadline(&mut state, id, deadline);
         if enqueue {
             self.enqueue(&mut state, id);
@@ -370,6 +414,10 @@ impl JobStore for MemoryStore {
 
     fn subscribe(&self, id: Uuid) -> Subscription {
         self.hub.subscribe(id)
+    }
+
+    fn watch(&self, id: Uuid) -> JobWatch {
+        self.hub.watch(id)
     }
 }
 

@@ -15,14 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use follow::follow;
-pub use hub::{EventHub, Subscription};
+pub use hub::{EventHub, JobWatch, Subscription};
 pub use listing::JobFilter;
 pub use memory_store::MemoryStore;
 pub use model::*;
 pub use redis_store::RedisStore;
 pub use store::{
     Applied, ApplyError, Change, Created, Deadline, JobBackend, JobPage, JobStore, Lease,
-    RateLimiter, Refusal, StoreError, StoreHealth, Transition, WorkQueue,
+    RateLimiter, Refusal, StoreError, StoreHealth, Transition, VersionPage, WorkQueue,
 };
 
 /// Store settings that do not depend on the backend.

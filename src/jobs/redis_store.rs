@@ -11,7 +11,8 @@
 //! - `jobs` sorted set of every job id, like a user's, for operator listings
 //! - `user:{<user>}:idem:<key>`: the job an idempotency key created (job TTL)
 //! - `deadlines` sorted set: parked jobs by approval deadline (ms)
-//! - `events` pub/sub channel: every event, as `job\nid\nkind\ndata`
+//! - `events` pub/sub channel: every event, as `job\nid\nkind\ndata`, and a
+//!   bare `job` for a write without events (watchers wake on every write)
 //!
 //! Every write of state goes through a Lua script that checks the version,
 //! writes the state, appends and publishes the events, and touches the queue
@@ -32,13 +33,13 @@ use redis::{AsyncCommands, Client, Script, Value};
 use uuid::Uuid;
 
 use super::StoreSettings;
-use super::hub::{EventHub, Subscription};
+use super::hub::{EventHub, JobWatch, Subscription};
 use super::listing::{self, JobFilter};
 use super::model::NewEvent;
 use super::model::{Event, EventId, EventKind, Job};
 use super::store::{
     Applied, ApplyError, Change, Created, Deadline, JobPage, JobStore, Lease, RateLimiter,
-    StoreError, StoreHealth, Transition, WorkQueue,
+    StoreError, StoreHealth, Transition, VersionPage, WorkQueue,
 };
 
 const GROUP: &str = "workers";
@@ -85,6 +86,7 @@ for i = 9, #ARGV, 2 do
   redis.call('PUBLISH', ARGV[6], ARGV[5] .. '\n' .. id .. '\n' .. ARGV[i] .. '\n' .. ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if #ARGV < 9 then redis.call('PUBLISH', ARGV[6], ARGV[5]) end
 if ARGV[7] == '1' then redis.call('XADD', KEYS[3], '*', 'job', ARGV[5]) end
 if ARGV[8] == 'clear' then redis.call('ZREM', KEYS[4], ARGV[5])
 elseif ARGV[8] ~= 'keep' then redis.call('ZADD', KEYS[4], ARGV[8], ARGV[5]) end
@@ -519,19 +521,28 @@ fn parse_event(job_id: Uuid, id: &str, fields: &[String]) -> Result<Event, Store
     })
 }
 
-/// Parses a published `job\nid\nkind\ndata` message.
-fn parse_published(payload: &str) -> Option<Event> {
+/// What the feed carries: an event, or a write that logged none.
+enum Published {
+    Event(Event),
+    Touched(Uuid),
+}
+
+/// Parses a published `job\nid\nkind\ndata` message, or a bare `job`.
+fn parse_published(payload: &str) -> Option<Published> {
+    if !payload.contains('\n') {
+        return payload.parse().ok().map(Published::Touched);
+    }
     let mut parts = payload.splitn(4, '\n');
     let job_id = parts.next()?.parse().ok()?;
     let id: EventId = parts.next()?.parse().ok()?;
     let kind: EventKind = parts.next()?.parse().ok()?;
-    Some(Event {
+    Some(Published::Event(Event {
         id,
         job_id,
         kind,
         data: parts.next()?.to_string(),
         frame: Default::default(),
-    })
+    }))
 }
 
 /// The process's one subscription: forwards every published event to the
@@ -566,7 +577,8 @@ async fn run_feed(
                         .ok()
                         .and_then(|p| parse_published(&p))
                     {
-                        Some(event) => hub.dispatch(event),
+                        Some(Published::Event(event)) => hub.dispatch(event),
+                        Some(Published::Touched(job_id)) => hub.touch(job_id),
                         None => tracing::warn!("unreadable event on {channel}"),
                     }
                 }
@@ -606,6 +618,74 @@ impl JobStore for RedisStore {
             .timed(async move { conn.hget(key, "state").await })
             .await?;
         state.map(|s| decode_state(&s)).transpose()
+    }
+
+    async fn version(&self, id: Uuid) -> Result<Option<u64>, StoreError> {
+        let mut conn = self.conn.clone();
+        let key = self.keys.job(id);
+        self.timed(async move { conn.hget(key, "v").await }).await
+    }
+
+    async fn get_versioned(&self, id: Uuid) -> Result<Option<(Job, u64)>, StoreError> {
+        Ok(self.get_many_versioned(&[id]).await?.pop())
+    }
+
+    async fn get_many_versioned(&self, ids: &[Uuid]) -> Result<Vec<(Job, u64)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HMGET")
+                .arg(self.keys.job(*id))
+                .arg("state")
+                .arg("v");
+        }
+        let mut conn = self.conn.clone();
+        let rows: Vec<(Option<Vec<u8>>, Option<u64>)> = self
+            .timed(async move { pipe.query_async(&mut conn).await })
+            .await?;
+        rows.into_iter()
+            .filter_map(|row| match row {
+                (Some(state), Some(version)) => Some((state, version)),
+                _ => None,
+            })
+            .map(|(state, version)| Ok((decode_state(&state)?, version)))
+            .collect()
+    }
+
+    async fn list_user_versions(
+        &self,
+        user_id: &str,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<VersionPage, StoreError> {
+        let mut ids = self
+            .index_range(&self.keys.user(user_id), cursor, None, limit + 1)
+            .await?;
+        let more = ids.len() > limit;
+        ids.truncate(limit);
+        if ids.is_empty() {
+            return Ok(VersionPage::default());
+        }
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hget(self.keys.job(*id), "v");
+        }
+        let mut conn = self.conn.clone();
+        let versions: Vec<Option<u64>> = self
+            .timed(async move { pipe.query_async(&mut conn).await })
+            .await?;
+        let next_cursor = if more { ids.last().copied() } else { None };
+        let entries = ids
+            .into_iter()
+            .zip(versions)
+            .filter_map(|(id, v)| v.map(|v| (id, v)))
+            .collect();
+        Ok(VersionPage {
+            entries,
+            next_cursor,
+        })
     }
 
     async fn apply(&self, id: Uuid, transition: &Transition<'_>) -> Result<Applied, ApplyError> {
@@ -775,6 +855,10 @@ impl JobStore for RedisStore {
 
     fn subscribe(&self, id: Uuid) -> Subscription {
         self.hub.subscribe(id)
+    }
+
+    fn watch(&self, id: Uuid) -> JobWatch {
+        self.hub.watch(id)
     }
 }
 

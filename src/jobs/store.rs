@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::hub::Subscription;
+use super::hub::{JobWatch, Subscription};
 use super::listing::JobFilter;
 use super::model::{Event, EventId, Job, NewEvent};
 
@@ -108,6 +108,13 @@ pub struct JobPage {
     pub next_cursor: Option<Uuid>,
 }
 
+/// A page of a user's jobs as ids and versions, without their states.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersionPage {
+    pub entries: Vec<(Uuid, u64)>,
+    pub next_cursor: Option<Uuid>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
     New(Event),
@@ -142,6 +149,16 @@ pub trait JobStore: Send + Sync + 'static {
 
     async fn get(&self, id: Uuid) -> Result<Option<Job>, StoreError>;
 
+    /// The job's version: 1 when created, one more on every write. Cheap
+    /// beside `get`: readers check it before rendering the state again.
+    async fn version(&self, id: Uuid) -> Result<Option<u64>, StoreError>;
+
+    /// The job and the version it was read at, from one read.
+    async fn get_versioned(&self, id: Uuid) -> Result<Option<(Job, u64)>, StoreError>;
+
+    /// The jobs of `ids` that still exist, in order, with their versions.
+    async fn get_many_versioned(&self, ids: &[Uuid]) -> Result<Vec<(Job, u64)>, StoreError>;
+
     /// Applies `transition` to the current state and writes the new state with
     /// its events atomically. Concurrent writers never lose each other's
     /// updates: a write based on a stale read is retried on the fresh state.
@@ -154,6 +171,14 @@ pub trait JobStore: Send + Sync + 'static {
         limit: usize,
         cursor: Option<Uuid>,
     ) -> Result<JobPage, StoreError>;
+
+    /// The page `list_user_jobs` would return, as ids and versions only.
+    async fn list_user_versions(
+        &self,
+        user_id: &str,
+        limit: usize,
+        cursor: Option<Uuid>,
+    ) -> Result<VersionPage, StoreError>;
 
     /// Jobs of any user that `filter` selects, newest first, up to `limit`,
     /// starting after `cursor`. A page may hold fewer than `limit` jobs and
@@ -177,6 +202,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// Live events of one job from now on. Subscribe first, then read
     /// `events_after`, then skip ids already seen: no event is missed.
     fn subscribe(&self, id: Uuid) -> Subscription;
+
+    /// Wakes after any later write of the job, from any replica, through this
+    /// process's event feed (see `EventHub::watch`).
+    fn watch(&self, id: Uuid) -> JobWatch;
 }
 
 /// The work queue as the executor sees it: leases on runnable jobs, and the

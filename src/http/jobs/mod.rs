@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
+use std::time::Duration;
 use uuid::Uuid;
 
 use super::AppState;
@@ -12,7 +13,9 @@ use super::error::{ApiError, ErrorResponse, FieldError};
 use super::json::Valid;
 use crate::jobs::{self, Job, JobRequest, WorkflowMode, transitions};
 
+mod read;
 mod wire;
+pub use read::ReadCache;
 pub use wire::*;
 
 /// A malformed id names no job: 404, like an unknown one.
@@ -127,24 +130,85 @@ pub async fn create_suggestion(
     create(&state, job, "Proactive suggestion started", &headers).await
 }
 
+/// Longest `?wait=` a caller may ask for, in seconds.
+pub const MAX_WAIT_SECS: u64 = 60;
+
 /// A job's status, progress, partial outputs and result.
+///
+/// With `If-None-Match` naming the job's current `ETag`, answers 304; with
+/// `?wait=` as well, holds the request until the job changes (then 200) or
+/// the wait runs out (then 304).
 #[utoipa::path(get, path = "/v1/status/{job_id}", tag = "jobs",
-    params(("job_id" = String, Path, description = "The job id")),
+    params(
+        ("job_id" = String, Path, description = "The job id"),
+        ("wait" = Option<u64>, Query, minimum = 0, maximum = 60, description = "Seconds (0–60) to hold the request while `If-None-Match` still names the job's current version: answers 200 as soon as the job changes, 304 when the time is up. Capped a second below `REQUEST_TIMEOUT_SECS`. Ignored without `If-None-Match`"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the copy the caller has")),
     responses(
-        (status = 200, body = JobStatusResponse),
-        (status = 404, body = ErrorResponse), (status = 503, body = ErrorResponse)),
+        (status = 200, body = JobStatusResponse, headers(
+            ("ETag" = String, description = "The job's version, e.g. `W/\"12\"`: changes on every write of the job"),
+            ("Cache-Control" = String, description = "`no-cache`: revalidate with `If-None-Match` before reuse"))),
+        (status = 304, description = "Not Modified: `If-None-Match` names the job's current version (after `wait`, nothing changed in time). No body", headers(
+            ("ETag" = String, description = "The job's version"))),
+        (status = 404, body = ErrorResponse),
+        (status = 422, description = "`wait` is not a whole number of seconds from 0 to 60", body = ErrorResponse),
+        (status = 503, body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn job_status(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
-) -> Result<Json<JobStatusResponse>, ApiError> {
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = parse_job_id(&job_id)?;
-    let job = state
-        .store
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::job_not_found(id))?;
-    Ok(Json(JobStatusResponse::from(&job)))
+    let wait = wait_param(&params, state.config.request_timeout)?;
+    // Watch before reading the version: a write in between still wakes us.
+    let mut watch = (!wait.is_zero()).then(|| state.store.watch(id));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let version = state
+            .store
+            .version(id)
+            .await?
+            .ok_or_else(|| ApiError::job_not_found(id))?;
+        let etag = read::status_etag(version);
+        if !read::etag_matches(&headers, &etag) {
+            let rendered = state
+                .reads
+                .status(state.store.as_ref(), id, version)
+                .await?
+                .ok_or_else(|| ApiError::job_not_found(id))?;
+            return Ok(rendered.respond(&headers));
+        }
+        let Some(watch) = watch.as_mut() else {
+            return Ok(read::not_modified(&etag));
+        };
+        tokio::select! {
+            () = watch.changed() => {}
+            () = tokio::time::sleep_until(deadline) => return Ok(read::not_modified(&etag)),
+            () = state.shutdown.cancelled() => return Ok(read::not_modified(&etag)),
+        }
+    }
+}
+
+/// `?wait=` in seconds, 0–60, kept a second inside the request timeout so
+/// the caller gets a 304 rather than a timeout error.
+fn wait_param(
+    params: &HashMap<String, String>,
+    request_timeout: Duration,
+) -> Result<Duration, ApiError> {
+    let Some(raw) = params.get("wait").filter(|s| !s.is_empty()) else {
+        return Ok(Duration::ZERO);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(secs) if secs <= MAX_WAIT_SECS => {
+            Ok(Duration::from_secs(secs)
+                .min(request_timeout.saturating_sub(Duration::from_secs(1))))
+        }
+        _ => Err(ApiError::Validation(vec![FieldError::query(
+            "wait",
+            format!("Must be a whole number of seconds from 0 to {MAX_WAIT_SECS}"),
+        )])),
+    }
 }
 
 /// A user's jobs, newest first (beyond the original).
@@ -152,15 +216,21 @@ pub async fn job_status(
     params(
         ("user_id" = String, Query, description = "Whose jobs"),
         ("limit" = Option<u32>, Query, description = "1–100, default 20"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the copy of this page the caller has")),
     responses(
-        (status = 200, body = JobListResponse),
+        (status = 200, body = JobListResponse, headers(
+            ("ETag" = String, description = "Digest of the page: changes when a listed job is written, or a job joins or leaves the page"),
+            ("Cache-Control" = String, description = "`no-cache`: revalidate with `If-None-Match` before reuse"))),
+        (status = 304, description = "Not Modified: `If-None-Match` names the page's current `ETag`. No body", headers(
+            ("ETag" = String, description = "The page's digest"))),
         (status = 422, body = ErrorResponse), (status = 503, body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn list_jobs(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<JobListResponse>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let mut errors = Vec::new();
     let user_id = params
         .get("user_id")
@@ -198,11 +268,10 @@ pub async fn list_jobs(
     let Some(user_id) = user_id.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let page = state.store.list_user_jobs(user_id, limit, cursor).await?;
-    Ok(Json(JobListResponse {
-        jobs: page.jobs.iter().map(JobSummary::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.to_string()),
-    }))
+    state
+        .reads
+        .page(state.store.as_ref(), user_id, limit, cursor, &headers)
+        .await
 }
 
 /// Cancel a job that has not finished (beyond the original).
