@@ -348,8 +348,8 @@ impl FromStr for EventId {
     }
 }
 
-/// An event before the store gave it an id. `data` is the one-line JSON the
-/// SSE `data:` field carries; it is serialised once, here.
+/// An event before the store gave it an id. `data` is the event's one-line
+/// JSON, serialised once, here (the SSE `data:` field carries it as is).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub kind: EventKind,
@@ -372,9 +372,8 @@ pub struct Event {
     pub job_id: Uuid,
     pub kind: EventKind,
     pub data: String,
-    /// The SSE frame, encoded on first use: the hub shares one `Arc<Event>`
-    /// among all of a process's streams, so each event is encoded once per
-    /// process however many browsers receive it.
+    /// The transport's encoding of the event, made on first use (see
+    /// `encoded`); the event itself does not know the wire format.
     pub(super) frame: OnceLock<Bytes>,
 }
 
@@ -396,20 +395,12 @@ impl Event {
         }
     }
 
-    /// `id:`, `event:`, one `data:` line per line of data, blank line.
-    pub fn sse_frame(&self) -> Bytes {
-        self.frame
-            .get_or_init(|| {
-                let mut frame = format!("id: {}\nevent: {}\n", self.id, self.kind.as_str());
-                for line in self.data.split('\n') {
-                    frame.push_str("data: ");
-                    frame.push_str(line);
-                    frame.push('\n');
-                }
-                frame.push('\n');
-                Bytes::from(frame)
-            })
-            .clone()
+    /// The event as a transport encodes it, computed once: the hub shares
+    /// one `Arc<Event>` among all of a process's streams, so `encode` runs
+    /// once per event per process however many clients receive it. The
+    /// encoding belongs to the caller (`http::stream` frames it for SSE).
+    pub fn encoded(&self, encode: impl FnOnce(&Self) -> Bytes) -> Bytes {
+        self.frame.get_or_init(|| encode(self)).clone()
     }
 
     /// Whether a stream should close after this event: it is the last event a
