@@ -128,6 +128,45 @@ pub struct JobRequest {
     pub context: Option<Map<String, Value>>,
 }
 
+/// What a proactive job starts from. The monitors raise the three known ones;
+/// `/v1/suggest` accepts any name (an unknown trigger still plans when its
+/// context names a trip), so the wire keeps the name as a string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    PriceDrop,
+    CalendarGap,
+    BudgetSurplus,
+    Other(String),
+}
+
+impl Trigger {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::PriceDrop => "price_drop",
+            Self::CalendarGap => "calendar_gap",
+            Self::BudgetSurplus => "budget_surplus",
+            Self::Other(name) => name,
+        }
+    }
+}
+
+impl From<&str> for Trigger {
+    fn from(name: &str) -> Self {
+        match name {
+            "price_drop" => Self::PriceDrop,
+            "calendar_gap" => Self::CalendarGap,
+            "budget_surplus" => Self::BudgetSurplus,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobError {
     pub message: String,
@@ -427,6 +466,18 @@ mod tests {
         assert_eq!(b, c);
         assert_eq!(a.to_string(), "1700000000000-5");
         assert!("abc".parse::<EventId>().is_err());
+    }
+
+    #[test]
+    fn trigger_names_round_trip_and_unknown_ones_are_kept() {
+        for name in ["price_drop", "calendar_gap", "budget_surplus", "flash_sale"] {
+            assert_eq!(Trigger::from(name).as_str(), name);
+        }
+        assert_eq!(Trigger::from("price_drop"), Trigger::PriceDrop);
+        assert_eq!(
+            Trigger::from("flash_sale"),
+            Trigger::Other("flash_sale".into())
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::watchlist::BudgetWatch;
 use super::{Finding, Outcome, usd};
+use crate::jobs::Trigger;
 
 pub(super) fn check(watch: &BudgetWatch) -> Outcome {
     let surplus = watch.budget_usd - watch.spent_usd;
@@ -21,7 +22,7 @@ pub(super) fn check(watch: &BudgetWatch) -> Outcome {
             Value::Object(watch.preferences.clone()),
         );
         outcome.choices.push(vec![Finding {
-            trigger: "budget_surplus",
+            trigger: Trigger::BudgetSurplus,
             key: format!(
                 "budget_surplus|{}|{:.2}|{:.2}",
                 watch.period.as_deref().unwrap_or(""),
@@ -52,7 +53,7 @@ mod tests {
     fn a_surplus_at_the_minimum_is_a_finding() {
         let outcome = check(&watch(1000.0, 800.0));
         let finding = &outcome.choices[0][0];
-        assert_eq!(finding.trigger, "budget_surplus");
+        assert_eq!(finding.trigger, Trigger::BudgetSurplus);
         assert_eq!(finding.context["surplus_usd"], 200.0);
     }
 

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::ics;
 use super::watchlist::{BusyPeriod, CalendarWatch};
 use super::{Finding, Outcome, Scheduler};
+use crate::jobs::Trigger;
 
 /// A longer window is a better suggestion only up to a long trip's length.
 const LONGEST_USEFUL_DAYS: i64 = 14;
@@ -153,8 +154,8 @@ fn finding((from, to): (NaiveDate, NaiveDate), preferences: &Map<String, Value>)
     context.insert("gap_days".into(), json!((to - from).num_days() + 1));
     context.insert("preferences".into(), Value::Object(preferences.clone()));
     Finding {
-        trigger: "calendar_gap",
-        key: format!("calendar_gap|{from}|{to}"),
+        trigger: Trigger::CalendarGap,
+        key: format!("{}|{from}|{to}", Trigger::CalendarGap),
         context,
     }
 }

@@ -28,7 +28,7 @@ use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::jobs::{self, Job, JobRequest, JobStore, WorkflowMode};
+use crate::jobs::{self, Job, JobRequest, JobStore, Trigger, WorkflowMode};
 pub use fares::{FareSource, HttpFares, KnowledgeFares};
 pub use memory_store::MemoryWatchlists;
 pub use redis_store::RedisWatchlists;
@@ -128,7 +128,7 @@ impl FromStr for Task {
 /// Something a monitor found worth suggesting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
-    pub trigger: &'static str,
+    pub trigger: Trigger,
     pub context: Map<String, Value>,
     /// Identifies the finding for dedupe: equal keys are the same finding.
     pub key: String,
@@ -316,7 +316,7 @@ fn proactive_job(watchlist: &Watchlist, finding: Finding, fire_time: Option<Date
         query: None,
         constraints: Map::new(),
         session_id: None,
-        trigger_type: Some(finding.trigger.into()),
+        trigger_type: Some(finding.trigger.to_string()),
         context: Some(context),
     };
     Job::new(watchlist.user_id.clone(), WorkflowMode::Proactive, request)
