@@ -5,12 +5,12 @@
 use serde_json::{Map, Value, json};
 
 use super::watchlist::BudgetWatch;
-use super::{Finding, Outcome, usd};
+use super::{Finding, WatchlistCheck, usd};
 use crate::jobs::Trigger;
 
-pub(super) fn check(watch: &BudgetWatch) -> Outcome {
+pub(super) fn check(watch: &BudgetWatch) -> WatchlistCheck {
     let surplus = watch.budget_usd - watch.spent_usd;
-    let mut outcome = Outcome::default();
+    let mut outcome = WatchlistCheck::default();
     if surplus >= watch.min_surplus_usd && surplus > 0.0 {
         let mut context = Map::new();
         context.insert("surplus_usd".into(), usd(surplus));

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::ics;
 use super::watchlist::{BusyPeriod, CalendarWatch};
-use super::{Finding, Outcome, Scheduler};
+use super::{Finding, Scheduler, WatchlistCheck};
 use crate::jobs::Trigger;
 
 /// A longer window is a better suggestion only up to a long trip's length.
@@ -22,13 +22,13 @@ pub(super) async fn check(
     scheduler: &Scheduler,
     watch: &CalendarWatch,
     now: DateTime<Utc>,
-) -> Outcome {
+) -> WatchlistCheck {
     let today = scheduler.today(now);
     let first = today + Days::new(1);
     let last = today + Days::new(u64::from(watch.horizon_days));
     let (from, to) = (midnight(first), midnight(last + Days::new(1)));
     let mut busy = watch.busy.clone();
-    let mut outcome = Outcome::default();
+    let mut outcome = WatchlistCheck::default();
     if let Some(url) = &watch.ics_url {
         match fetch(scheduler, url).await {
             Ok(text) => match ics::busy_periods(&text, from, to) {

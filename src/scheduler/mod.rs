@@ -70,24 +70,24 @@ impl Default for SchedulerSettings {
 }
 
 impl SchedulerSettings {
-    pub fn cron(&self, task: Task) -> &str {
+    pub fn cron(&self, task: MonitorTask) -> &str {
         match task {
-            Task::PriceCheck => &self.price_cron,
-            Task::CalendarCheck => &self.calendar_cron,
-            Task::BudgetCheck => &self.budget_cron,
+            MonitorTask::PriceCheck => &self.price_cron,
+            MonitorTask::CalendarCheck => &self.calendar_cron,
+            MonitorTask::BudgetCheck => &self.budget_cron,
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Task {
+pub enum MonitorTask {
     PriceCheck,
     CalendarCheck,
     BudgetCheck,
 }
 
-impl Task {
-    pub const ALL: [Task; 3] = [Self::PriceCheck, Self::CalendarCheck, Self::BudgetCheck];
+impl MonitorTask {
+    pub const ALL: [MonitorTask; 3] = [Self::PriceCheck, Self::CalendarCheck, Self::BudgetCheck];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -106,13 +106,13 @@ impl Task {
     }
 }
 
-impl fmt::Display for Task {
+impl fmt::Display for MonitorTask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for Task {
+impl FromStr for MonitorTask {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
@@ -139,7 +139,7 @@ pub struct Finding {
 /// a job (a calendar's free windows); a price watchlist has one choice per
 /// route.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct WatchlistCheck {
     pub choices: Vec<Vec<Finding>>,
     /// Logged and reported, never fatal: a feed that failed, a route skipped.
     pub problems: Vec<String>,
@@ -147,7 +147,7 @@ pub struct Outcome {
 
 /// A job a monitor started.
 #[derive(Debug, Clone)]
-pub struct Suggestion {
+pub struct SuggestedJob {
     pub watchlist_id: Uuid,
     pub job: Job,
 }
@@ -160,11 +160,11 @@ pub struct Skipped {
 
 #[derive(Debug, Clone)]
 pub struct RunReport {
-    pub task: Task,
+    pub task: MonitorTask,
     /// The schedule's fire time; `None` for a run on request.
     pub fire_time: Option<DateTime<Utc>>,
     pub checked: usize,
-    pub suggestions: Vec<Suggestion>,
+    pub suggestions: Vec<SuggestedJob>,
     pub skipped: Vec<Skipped>,
 }
 
@@ -210,7 +210,7 @@ impl Scheduler {
     /// logged and reported in `skipped`.
     pub async fn run(
         &self,
-        task: Task,
+        task: MonitorTask,
         fire_time: Option<DateTime<Utc>>,
     ) -> Result<RunReport, WatchStoreError> {
         let now = Utc::now();
@@ -235,7 +235,7 @@ impl Scheduler {
             }
             for choice in outcome.choices {
                 match self.suggest(watchlist, choice, fire_time).await {
-                    Ok(Some(job)) => report.suggestions.push(Suggestion {
+                    Ok(Some(job)) => report.suggestions.push(SuggestedJob {
                         watchlist_id: watchlist.id,
                         job,
                     }),
@@ -254,7 +254,7 @@ impl Scheduler {
         &self,
         watchlist: &Watchlist,
         now: DateTime<Utc>,
-    ) -> Result<Outcome, WatchStoreError> {
+    ) -> Result<WatchlistCheck, WatchStoreError> {
         match &watchlist.spec {
             WatchSpec::Price(watch) => price::check(self, watchlist, watch, now).await,
             WatchSpec::Calendar(watch) => Ok(calendar::check(self, watch, now).await),

@@ -7,7 +7,7 @@ use serde_json::{Map, json};
 
 use super::store::{SeenPrice, WatchStoreError};
 use super::watchlist::{PriceWatch, Route, Watchlist};
-use super::{Finding, Outcome, Scheduler, usd};
+use super::{Finding, Scheduler, WatchlistCheck, usd};
 use crate::jobs::Trigger;
 
 /// Routes without a date are watched this far out: near enough to book,
@@ -19,10 +19,10 @@ pub(super) async fn check(
     watchlist: &Watchlist,
     watch: &PriceWatch,
     now: DateTime<Utc>,
-) -> Result<Outcome, WatchStoreError> {
+) -> Result<WatchlistCheck, WatchStoreError> {
     let today = scheduler.today(now);
     let seen = scheduler.watchlists.prices(watchlist.id).await?;
-    let mut outcome = Outcome::default();
+    let mut outcome = WatchlistCheck::default();
     for route in &watch.routes {
         let date = route
             .departure_date
