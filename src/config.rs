@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::jobs::StoreSettings;
 use crate::llm::LlmSettings;
 use crate::observability::OpikSettings;
+use crate::observability::logging::LogFormat;
 use crate::scheduler::SchedulerSettings;
 
 /// Every environment variable the service reads.
@@ -61,12 +62,6 @@ pub const VARIABLES: &[&str] = &[
     "ICS_MAX_BYTES",
     "ICS_TIMEOUT_SECS",
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Pretty,
-    Json,
-}
 
 #[derive(Debug, Clone)]
 pub struct Config {

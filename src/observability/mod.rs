@@ -1,11 +1,14 @@
-//! Observability: jobs traced to Opik over its REST API (there is no Rust
-//! SDK). The rest of the service only sees the `Tracer` handle and the
-//! per-run `JobTrace`; both do nothing when Opik is not configured, and
-//! neither ever waits on Opik: records go to a bounded queue that a
-//! background exporter sends in batches.
+//! Observability: logging (`logging`), the Prometheus recorder behind
+//! `/metrics` (`prometheus`), and jobs traced to Opik over its REST API
+//! (there is no Rust SDK). The rest of the service only sees the `Tracer`
+//! handle and the per-run `JobTrace`; both do nothing when Opik is not
+//! configured, and neither ever waits on Opik: records go to a bounded queue
+//! that a background exporter sends in batches.
 
 mod exporter;
+pub mod logging;
 mod opik;
+pub mod prometheus;
 mod trace;
 
 use std::sync::Arc;

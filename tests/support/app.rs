@@ -120,7 +120,7 @@ pub async fn spawn_app_with(vars: HashMap<String, String>) -> TestApp {
     let prefix = vars.get("REDIS_KEY_PREFIX").cloned().unwrap_or_default();
     let config = Config::from_map(&vars).expect("valid test configuration");
     // Logs show up with a failing test's output.
-    lotara::telemetry::init(config.log_format);
+    lotara::observability::logging::init(config.log_format);
     let app = Application::build(config, Role::Serve)
         .await
         .expect("app builds");
