@@ -10,4 +10,5 @@ pub mod knowledge;
 pub mod llm;
 pub mod observability;
 pub mod scheduler;
+pub mod secret;
 pub mod workflow;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::jobs::{Feedback, Job, TraceRef};
+use crate::secret::Secret;
 use exporter::{Exporter, Outbox};
 pub use opik::MAX_BATCH;
 use opik::{Item, OpikClient};
@@ -35,7 +36,7 @@ pub struct OpikSettings {
     /// The UI's address, without `/api`: `https://www.comet.com/opik`,
     /// `http://localhost:5173`. Trace links are built from it.
     pub ui_url: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub workspace: String,
     pub project_name: String,
     /// Records waiting to be sent; more are dropped (and counted).
