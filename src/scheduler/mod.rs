@@ -168,10 +168,17 @@ pub struct RunReport {
     pub skipped: Vec<Skipped>,
 }
 
+/// Shared (`Arc`) by the HTTP handlers and the cron runner; a run on
+/// request and a scheduled run may overlap, in this replica or another.
 pub struct Scheduler {
+    /// Shared with the watchlist handlers; the suggestion marks in it (not
+    /// this process) keep overlapping runs from suggesting a finding twice.
     watchlists: Arc<dyn WatchlistStore>,
+    /// The job store HTTP uses: a suggestion is submitted like any job.
     jobs: Arc<dyn JobStore>,
+    /// Shared by every price check; holds no state between calls.
     fares: Arc<dyn FareSource>,
+    /// One connection pool for every calendar fetch (clones share it).
     http: reqwest::Client,
     settings: SchedulerSettings,
 }
