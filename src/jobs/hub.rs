@@ -71,7 +71,8 @@ impl EventHub {
         self.lock().clear();
     }
 
-    pub fn subscriber_count(&self) -> usize {
+    #[cfg(test)]
+    fn subscriber_count(&self) -> usize {
         self.lock().values().map(Vec::len).sum()
     }
 

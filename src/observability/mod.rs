@@ -135,7 +135,8 @@ impl Tracer {
         ))
     }
 
-    pub fn is_enabled(&self) -> bool {
+    #[cfg(test)]
+    fn is_enabled(&self) -> bool {
         self.opik.is_some()
     }
 
