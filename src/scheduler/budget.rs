@@ -24,7 +24,8 @@ pub(super) fn check(watch: &BudgetWatch) -> WatchlistCheck {
         outcome.choices.push(vec![Finding {
             trigger: Trigger::BudgetSurplus,
             key: format!(
-                "budget_surplus|{}|{:.2}|{:.2}",
+                "{}|{}|{:.2}|{:.2}",
+                Trigger::BudgetSurplus,
                 watch.period.as_deref().unwrap_or(""),
                 watch.budget_usd,
                 watch.spent_usd
@@ -54,6 +55,8 @@ mod tests {
         let outcome = check(&watch(1000.0, 800.0));
         let finding = &outcome.choices[0][0];
         assert_eq!(finding.trigger, Trigger::BudgetSurplus);
+        // The cooldown mark is a hash of the key: it must not change.
+        assert_eq!(finding.key, "budget_surplus|2027-03|1000.00|800.00");
         assert_eq!(finding.context["surplus_usd"], 200.0);
     }
 
