@@ -412,7 +412,7 @@ impl Fixtures {
         let completed = start_job(&app, hoi_an(None)).await;
         let failed = start_job(
             &app,
-            json!({"user_id": USER, "query": "A relaxing week somewhere nice"}),
+            json!({"user_id": USER, "query": "Plan me a trip please"}),
         )
         .await;
         wait_status(&app, &completed, "completed").await;

@@ -1142,7 +1142,7 @@ async fn twenty_mixed_jobs_reach_opik_whole_and_no_batch_is_refused() {
             ),
             Failed => (
                 "/v1/plan",
-                json!({"user_id": "u20", "query": "A relaxing week somewhere nice"}),
+                json!({"user_id": "u20", "query": "Plan me a trip please"}),
             ),
             Proactive => (
                 "/v1/suggest",
@@ -1265,7 +1265,7 @@ async fn an_outage_past_the_bound_drops_only_the_excess_and_counts_it() {
     let barrier = app
         .start_job(
             "/v1/plan",
-            json!({"user_id": "u1", "query": "A relaxing week somewhere nice"}),
+            json!({"user_id": "u1", "query": "Plan me a trip please"}),
         )
         .await;
     app.wait_status(&barrier, "failed").await;

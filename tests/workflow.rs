@@ -316,7 +316,7 @@ async fn an_unknown_destination_fails_with_an_error_event_and_closes_the_stream(
     let id = app
         .start_job(
             "/v1/plan",
-            json!({"user_id": "u1", "query": "A relaxing week somewhere nice"}),
+            json!({"user_id": "u1", "query": "A week in Xyzzyland"}),
         )
         .await;
     let frames = stream_to_end(&app, &id).await;
