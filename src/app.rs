@@ -3,11 +3,10 @@
 //! `port()`), so every integration test starts the real service.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +14,7 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobBackend, JobStore};
 use crate::llm::LlmClient;
-use crate::observability::{ExporterTask, Tracer};
+use crate::observability::{ExporterTask, Tracer, prometheus};
 use crate::scheduler::cron::CronRunner;
 use crate::scheduler::{
     FareSource, HttpFares, KnowledgeFares, MemoryWatchlists, RedisWatchlists, Scheduler,
@@ -74,37 +73,6 @@ fn replica_name() -> String {
     format!("{host}-{}-{}", std::process::id(), &tag[..8])
 }
 
-/// The metrics recorder is process-global; every application in the process
-/// (tests start several) shares it. Installed exactly once.
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            const BUCKETS: &[f64] = &[
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ];
-            let recorder = match PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), BUCKETS)
-            {
-                Ok(builder) => builder.build_recorder(),
-                Err(_) => PrometheusBuilder::new().build_recorder(),
-            };
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
-            }
-            let upkeep = handle.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    upkeep.run_upkeep();
-                }
-            });
-            handle
-        })
-        .clone()
-}
-
 impl Application {
     pub async fn build(config: Config, role: Role) -> anyhow::Result<Self> {
         let config = Arc::new(config);
@@ -140,7 +108,7 @@ impl Application {
             limiter: backend.clone(),
             health: backend.clone(),
             config: config.clone(),
-            metrics: metrics_handle(),
+            metrics: prometheus::handle(),
             shutdown: CancellationToken::new(),
             reads: Default::default(),
         };

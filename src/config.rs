@@ -13,7 +13,9 @@ use std::time::Duration;
 use crate::jobs::StoreSettings;
 use crate::llm::LlmSettings;
 use crate::observability::OpikSettings;
+use crate::observability::logging::LogFormat;
 use crate::scheduler::SchedulerSettings;
+use crate::secret::Secret;
 
 /// Every environment variable the service reads.
 pub const VARIABLES: &[&str] = &[
@@ -62,12 +64,6 @@ pub const VARIABLES: &[&str] = &[
     "ICS_TIMEOUT_SECS",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Pretty,
-    Json,
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub host: IpAddr,
@@ -87,7 +83,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
     pub cors_origins: Vec<String>,
-    pub api_keys: Vec<String>,
+    pub api_keys: Vec<Secret>,
     /// Requests per minute per client on /v1 routes; 0 = no limit.
     pub rate_limit_per_minute: u64,
     /// `None`: the knowledge backend plans (no LLM configured).
@@ -196,6 +192,10 @@ impl Reader<'_> {
     }
 }
 
+fn secrets(values: Vec<String>) -> Vec<Secret> {
+    values.into_iter().map(Secret::new).collect()
+}
+
 fn scheduler_settings(r: &mut Reader<'_>) -> SchedulerSettings {
     let defaults = SchedulerSettings::default();
     let timezone = r.string("SCHEDULER_TIMEZONE", "UTC");
@@ -302,7 +302,7 @@ impl Config {
                 "CORS_ORIGINS",
                 "http://localhost:3000,http://localhost:5173",
             ),
-            api_keys: r.list("API_KEYS", ""),
+            api_keys: secrets(r.list("API_KEYS", "")),
             rate_limit_per_minute: r.parse(
                 "RATE_LIMIT_PER_MINUTE",
                 0,
@@ -313,7 +313,7 @@ impl Config {
             scheduler: scheduler_settings(&mut r),
         };
         let base_url = r.raw("LLM_BASE_URL");
-        let api_key = r.raw("LLM_API_KEY");
+        let api_key = r.raw("LLM_API_KEY").map(Secret::new);
         if let Some(url) = &base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -359,7 +359,7 @@ impl Config {
 /// given; a key alone means Opik Cloud, as in the SDKs.
 fn opik_settings(r: &mut Reader<'_>) -> Option<OpikSettings> {
     let url = r.raw("OPIK_URL_OVERRIDE");
-    let api_key = r.raw("OPIK_API_KEY");
+    let api_key = r.raw("OPIK_API_KEY").map(Secret::new);
     if url.is_none() && api_key.is_none() {
         return None;
     }
@@ -423,7 +423,7 @@ mod tests {
             .opik
             .unwrap();
         assert_eq!(opik.url, "https://www.comet.com/opik/api");
-        assert_eq!(opik.api_key.as_deref(), Some("k"));
+        assert_eq!(opik.api_key.as_ref().map(Secret::expose), Some("k"));
         assert_eq!(opik.workspace, "team");
         assert_eq!(opik.project_name, "travel-lotara");
         assert_eq!(opik.queue_capacity, 10_000);

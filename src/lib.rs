@@ -10,5 +10,5 @@ pub mod knowledge;
 pub mod llm;
 pub mod observability;
 pub mod scheduler;
-pub mod telemetry;
+pub mod secret;
 pub mod workflow;

@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
         "-h" | "--help" | "help" => usage(),
         _ => usage(),
     };
-    lotara::telemetry::init(config.log_format);
+    lotara::observability::logging::init(config.log_format);
     let app = Application::build(config, role).await?;
     tracing::info!(port = app.port(), ?role, "lotara started");
     let token = app.shutdown_token();

@@ -224,13 +224,8 @@ async fn invalid_bodies_get_422_naming_every_bad_field() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let malformed = app
-        .client
-        .post(app.url("/v1/plan"))
-        .header("content-type", "application/json")
-        .body("{\"user_id\": ")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/v1/plan", "application/json", "{\"user_id\": ")
+        .await;
     assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_error(&malformed.json().await.unwrap(), "ValidationError");
 
@@ -267,14 +262,7 @@ async fn invalid_bodies_get_422_naming_every_bad_field() {
 #[tokio::test]
 async fn transport_errors_are_json_with_stable_codes() {
     let app = spawn_app(&[NO_WORKERS, ("MAX_BODY_BYTES", "2048")]).await;
-    let text = app
-        .client
-        .post(app.url("/v1/plan"))
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let text = app.post_raw("/v1/plan", "text/plain", "{}").await;
     assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_error(&text.json().await.unwrap(), "UnsupportedMediaType");
 
@@ -437,28 +425,15 @@ async fn jobs_list_newest_first_and_cancel_conflicts_once_finished() {
         "user_id and limit: {body}"
     );
 
-    let cancel = app
-        .client
-        .post(app.url(&format!("/v1/jobs/{}/cancel", ids[0])))
-        .send()
-        .await
-        .unwrap();
+    let cancel = app.post_empty(&format!("/v1/jobs/{}/cancel", ids[0])).await;
     assert_eq!(cancel.status(), StatusCode::OK);
     assert_eq!(cancel.json::<Value>().await.unwrap()["status"], "cancelled");
-    let again = app
-        .client
-        .post(app.url(&format!("/v1/jobs/{}/cancel", ids[0])))
-        .send()
-        .await
-        .unwrap();
+    let again = app.post_empty(&format!("/v1/jobs/{}/cancel", ids[0])).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_error(&again.json().await.unwrap(), "Conflict");
     let missing = app
-        .client
-        .post(app.url(&format!("/v1/jobs/{}/cancel", Uuid::now_v7())))
-        .send()
-        .await
-        .unwrap();
+        .post_empty(&format!("/v1/jobs/{}/cancel", Uuid::now_v7()))
+        .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
@@ -589,11 +564,8 @@ async fn stream_of_a_finished_job_replays_and_closes() {
     let cancelled = create_plan(&app).await;
     let mut live =
         SseReader::open(app.client.get(app.url(&format!("/v1/stream/{cancelled}")))).await;
-    app.client
-        .post(app.url(&format!("/v1/jobs/{cancelled}/cancel")))
-        .send()
-        .await
-        .unwrap();
+    app.post_empty(&format!("/v1/jobs/{cancelled}/cancel"))
+        .await;
     let frames = live.events_until_closed(WAIT).await;
     assert_eq!(frames.last().unwrap().json()["status"], "cancelled");
 
@@ -746,22 +718,12 @@ async fn api_keys_guard_v1_routes_but_not_the_stream() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_error(&anonymous.json().await.unwrap(), "Unauthorized");
     let wrong = app
-        .client
-        .post(app.url("/v1/plan"))
-        .bearer_auth("key-three")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .post_json_with("/v1/plan", &body, &[("authorization", "Bearer key-three")])
+        .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let bearer = app
-        .client
-        .post(app.url("/v1/plan"))
-        .bearer_auth("key-two")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .post_json_with("/v1/plan", &body, &[("authorization", "Bearer key-two")])
+        .await;
     assert_eq!(bearer.status(), StatusCode::ACCEPTED);
     let id = bearer.json::<Value>().await.unwrap()["job_id"]
         .as_str()
@@ -905,18 +867,16 @@ async fn shutdown_ends_open_streams_cleanly() {
 async fn an_idempotency_key_makes_a_retried_plan_return_the_first_job() {
     let app = app().await;
     let body = json!({"user_id": "user-9", "query": "3 days in Hue"});
-    let send = |body: Value, key: &'static str| {
-        app.client
-            .post(app.url("/v1/plan"))
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
+    let app = &app;
+    let send = |body: Value, key: &'static str| async move {
+        app.post_json_with("/v1/plan", &body, &[("Idempotency-Key", key)])
+            .await
     };
-    let first = send(body.clone(), "retry-42").await.unwrap();
+    let first = send(body.clone(), "retry-42").await;
     assert_eq!(first.status(), StatusCode::ACCEPTED);
     assert!(first.headers().get("idempotent-replayed").is_none());
     let first: Value = first.json().await.unwrap();
-    let again = send(body.clone(), "retry-42").await.unwrap();
+    let again = send(body.clone(), "retry-42").await;
     assert_eq!(again.status(), StatusCode::ACCEPTED);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.unwrap();
@@ -938,18 +898,12 @@ async fn an_idempotency_key_makes_a_retried_plan_return_the_first_job() {
         json!({"user_id": "user-9", "query": "3 days in Hanoi"}),
         "retry-42",
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(different.status(), StatusCode::CONFLICT);
     assert_error(&different.json().await.unwrap(), "Conflict");
     let bad = app
-        .client
-        .post(app.url("/v1/plan"))
-        .header("Idempotency-Key", "")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .post_json_with("/v1/plan", &body, &[("Idempotency-Key", "")])
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use lotara::config::VARIABLES;
+use lotara::config::{Config, VARIABLES};
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_string() + path)
@@ -76,6 +76,26 @@ fn the_readme_configuration_table_names_every_variable() {
         missing.is_empty(),
         "README configuration table lacks {missing:?}"
     );
+}
+
+#[test]
+fn a_debug_print_of_the_config_leaks_no_secret() {
+    let secrets = [
+        ("API_KEYS", "api-key-one,api-key-two"),
+        ("LLM_API_KEY", "sk-llm-secret"),
+        ("OPIK_API_KEY", "opik-secret"),
+    ];
+    let vars = secrets
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = Config::from_map(&vars).expect("valid configuration");
+    assert!(config.llm.is_some() && config.opik.is_some());
+    let printed = format!("{config:?} {config:#?}");
+    for value in ["api-key-one", "api-key-two", "sk-llm-secret", "opik-secret"] {
+        assert!(!printed.contains(value), "{value} leaked: {printed}");
+    }
+    assert!(printed.contains("[redacted]"), "{printed}");
 }
 
 /// `.env.example` copied to `.env` must load as it is: dotenvy rejects

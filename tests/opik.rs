@@ -629,15 +629,7 @@ async fn a_job_taken_over_after_its_worker_died_continues_the_same_trace() {
     worker_vars.extend_from_slice(&traced);
     let mut doomed = support::process::LotaraProcess::start("worker", &worker_vars);
 
-    let store = lotara::jobs::RedisStore::connect(
-        &redis,
-        lotara::jobs::StoreSettings {
-            key_prefix: prefix.clone(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let store = support::redis_store(&prefix).await;
     let request = lotara::jobs::JobRequest {
         query: Some("5 days in Tokyo".into()),
         ..Default::default()

@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lotara::jobs::{self, EventKind, Job, JobRequest, RedisStore, StoreSettings, WorkflowMode};
+use lotara::jobs::{self, EventKind, Job, JobRequest, WorkflowMode};
 use serde_json::{Map, Value, json};
 use support::fake_llm::{FakeLlm, Reply};
 use support::process::LotaraProcess;
@@ -37,15 +37,7 @@ async fn a_job_whose_worker_died_is_finished_by_another_without_redoing_finished
     ];
     let mut doomed = LotaraProcess::start("worker", &shared);
 
-    let store = RedisStore::connect(
-        &redis,
-        StoreSettings {
-            key_prefix: prefix.clone(),
-            ..StoreSettings::default()
-        },
-    )
-    .await
-    .unwrap();
+    let store = support::redis_store(&prefix).await;
     let mut constraints = Map::new();
     constraints.insert("departure_city".into(), json!("LAX"));
     let request = JobRequest {
@@ -128,15 +120,7 @@ async fn a_job_abandoned_past_the_attempt_limit_fails_instead_of_retrying_foreve
         ("JOB_MAX_ATTEMPTS", "1"),
     ];
     let mut doomed = LotaraProcess::start("worker", &shared);
-    let store = RedisStore::connect(
-        &redis,
-        StoreSettings {
-            key_prefix: prefix.clone(),
-            ..StoreSettings::default()
-        },
-    )
-    .await
-    .unwrap();
+    let store = support::redis_store(&prefix).await;
     let request = JobRequest {
         query: Some("5 days in Tokyo".into()),
         ..JobRequest::default()

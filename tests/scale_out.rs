@@ -235,15 +235,7 @@ async fn three_replicas_survive_losing_the_one_running_jobs() {
         assert_eq!(approved.status(), 200);
     }
 
-    let store = lotara::jobs::RedisStore::connect(
-        &redis,
-        lotara::jobs::StoreSettings {
-            key_prefix: prefix.clone(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let store = support::redis_store(&prefix).await;
     use lotara::jobs::JobStore;
     let mut total_reconnects = 0;
     for (job, stream) in jobs.iter().zip(streams) {

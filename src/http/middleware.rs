@@ -36,7 +36,7 @@ pub async fn require_api_key(State(state): State<AppState>, req: Request, next: 
     }
     let presented = presented_key(&req).unwrap_or("").as_bytes();
     let valid = keys.iter().fold(subtle::Choice::from(0), |found, key| {
-        found | key.as_bytes().ct_eq(presented)
+        found | key.expose().as_bytes().ct_eq(presented)
     });
     if bool::from(valid) && !presented.is_empty() {
         next.run(req).await

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::{ApiError, ErrorResponse, FieldError, Timestamp};
 use crate::jobs::JobStatus;
-use crate::scheduler::{RunReport, Task};
+use crate::scheduler::{MonitorTask, RunReport};
 
 /// Run a monitor now and list the proactive jobs it started. Unlike a
 /// scheduled firing it takes no cluster lock; suggestions are still
@@ -27,7 +27,7 @@ pub async fn run_task(
     State(state): State<AppState>,
     Path(task): Path<String>,
 ) -> Result<Json<SchedulerRunResponse>, ApiError> {
-    let task: Task = task
+    let task: MonitorTask = task
         .parse()
         .map_err(|reason| ApiError::Validation(vec![FieldError::path("task", reason)]))?;
     let report = state.scheduler.run(task, None).await?;

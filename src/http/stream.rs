@@ -51,6 +51,22 @@ impl Drop for OpenStream {
     }
 }
 
+/// The event's SSE frame: `id:`, `event:`, one `data:` line per line of
+/// data, a blank line. Encoded once per event per process, however many
+/// streams send it (`Event::encoded`).
+fn sse_frame(event: &Event) -> Bytes {
+    event.encoded(|event| {
+        let mut frame = format!("id: {}\nevent: {}\n", event.id, event.kind.as_str());
+        for line in event.data.split('\n') {
+            frame.push_str("data: ");
+            frame.push_str(line);
+            frame.push('\n');
+        }
+        frame.push('\n');
+        Bytes::from(frame)
+    })
+}
+
 fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<EventId>, ApiError> {
     let (raw, location) = match headers.get("last-event-id") {
         Some(v) => (v.to_str().ok().map(str::to_string), "header"),
@@ -116,7 +132,7 @@ pub async fn stream_job(
             match events.next().await? {
                 Ok(event) => {
                     let ends = event.ends_stream();
-                    Some((Some(event.sse_frame()), (events, ends, open)))
+                    Some((Some(sse_frame(&event)), (events, ends, open)))
                 }
                 Err(e) => {
                     // The client reconnects with its last id once we recover.
@@ -148,4 +164,20 @@ pub async fn stream_job(
         )
         .body(Body::from_stream(body.map(Ok::<_, Infallible>)))
         .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::EventKind;
+
+    #[test]
+    fn an_event_frames_as_id_event_and_one_data_line_per_line() {
+        let id: EventId = "1700000000000-5".parse().unwrap();
+        let event = Event::new(id, uuid::Uuid::nil(), EventKind::TaskStart, "a\nb".into());
+        assert_eq!(
+            sse_frame(&event),
+            "id: 1700000000000-5\nevent: task_start\ndata: a\ndata: b\n\n"
+        );
+    }
 }

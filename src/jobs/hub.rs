@@ -105,7 +105,8 @@ impl EventHub {
         }
     }
 
-    pub fn subscriber_count(&self) -> usize {
+    #[cfg(test)]
+    fn subscriber_count(&self) -> usize {
         self.lock().values().map(Vec::len).sum()
     }
 

@@ -128,6 +128,45 @@ pub struct JobRequest {
     pub context: Option<Map<String, Value>>,
 }
 
+/// What a proactive job starts from. The monitors raise the three known ones;
+/// `/v1/suggest` accepts any name (an unknown trigger still plans when its
+/// context names a trip), so the wire keeps the name as a string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    PriceDrop,
+    CalendarGap,
+    BudgetSurplus,
+    Other(String),
+}
+
+impl Trigger {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::PriceDrop => "price_drop",
+            Self::CalendarGap => "calendar_gap",
+            Self::BudgetSurplus => "budget_surplus",
+            Self::Other(name) => name,
+        }
+    }
+}
+
+impl From<&str> for Trigger {
+    fn from(name: &str) -> Self {
+        match name {
+            "price_drop" => Self::PriceDrop,
+            "calendar_gap" => Self::CalendarGap,
+            "budget_surplus" => Self::BudgetSurplus,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobError {
     pub message: String,
@@ -348,8 +387,8 @@ impl FromStr for EventId {
     }
 }
 
-/// An event before the store gave it an id. `data` is the one-line JSON the
-/// SSE `data:` field carries; it is serialised once, here.
+/// An event before the store gave it an id. `data` is the event's one-line
+/// JSON, serialised once, here (the SSE `data:` field carries it as is).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub kind: EventKind,
@@ -372,9 +411,8 @@ pub struct Event {
     pub job_id: Uuid,
     pub kind: EventKind,
     pub data: String,
-    /// The SSE frame, encoded on first use: the hub shares one `Arc<Event>`
-    /// among all of a process's streams, so each event is encoded once per
-    /// process however many browsers receive it.
+    /// The transport's encoding of the event, made on first use (see
+    /// `encoded`); the event itself does not know the wire format.
     pub(super) frame: OnceLock<Bytes>,
 }
 
@@ -396,20 +434,12 @@ impl Event {
         }
     }
 
-    /// `id:`, `event:`, one `data:` line per line of data, blank line.
-    pub fn sse_frame(&self) -> Bytes {
-        self.frame
-            .get_or_init(|| {
-                let mut frame = format!("id: {}\nevent: {}\n", self.id, self.kind.as_str());
-                for line in self.data.split('\n') {
-                    frame.push_str("data: ");
-                    frame.push_str(line);
-                    frame.push('\n');
-                }
-                frame.push('\n');
-                Bytes::from(frame)
-            })
-            .clone()
+    /// The event as a transport encodes it, computed once: the hub shares
+    /// one `Arc<Event>` among all of a process's streams, so `encode` runs
+    /// once per event per process however many clients receive it. The
+    /// encoding belongs to the caller (`http::stream` frames it for SSE).
+    pub fn encoded(&self, encode: impl FnOnce(&Self) -> Bytes) -> Bytes {
+        self.frame.get_or_init(|| encode(self)).clone()
     }
 
     /// Whether a stream should close after this event: it is the last event a
@@ -436,6 +466,18 @@ mod tests {
         assert_eq!(b, c);
         assert_eq!(a.to_string(), "1700000000000-5");
         assert!("abc".parse::<EventId>().is_err());
+    }
+
+    #[test]
+    fn trigger_names_round_trip_and_unknown_ones_are_kept() {
+        for name in ["price_drop", "calendar_gap", "budget_surplus", "flash_sale"] {
+            assert_eq!(Trigger::from(name).as_str(), name);
+        }
+        assert_eq!(Trigger::from("price_drop"), Trigger::PriceDrop);
+        assert_eq!(
+            Trigger::from("flash_sale"),
+            Trigger::Other("flash_sale".into())
+        );
     }
 
     #[test]

@@ -12,12 +12,13 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::meter::TokenMeter;
+use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
 pub struct LlmSettings {
     /// e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1`.
     pub base_url: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub model: String,
     pub timeout: Duration,
     pub max_retries: u32,
@@ -183,7 +184,7 @@ impl LlmClient {
         let url = format!("{}/models", self.settings.base_url.trim_end_matches('/'));
         let mut request = self.http.get(url).timeout(Duration::from_secs(1));
         if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key);
+            request = request.bearer_auth(key.expose());
         }
         let response = request
             .send()
@@ -224,7 +225,7 @@ impl LlmClient {
         );
         let mut request = self.http.post(url).json(body);
         if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key);
+            request = request.bearer_auth(key.expose());
         }
         let response = match request.send().await {
             Ok(r) => r,

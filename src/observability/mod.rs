@@ -1,11 +1,14 @@
-//! Observability: jobs traced to Opik over its REST API (there is no Rust
-//! SDK). The rest of the service only sees the `Tracer` handle and the
-//! per-run `JobTrace`; both do nothing when Opik is not configured, and
-//! neither ever waits on Opik: records go to a bounded queue that a
-//! background exporter sends in batches.
+//! Observability: logging (`logging`), the Prometheus recorder behind
+//! `/metrics` (`prometheus`), and jobs traced to Opik over its REST API
+//! (there is no Rust SDK). The rest of the service only sees the `Tracer`
+//! handle and the per-run `JobTrace`; both do nothing when Opik is not
+//! configured, and neither ever waits on Opik: records go to a bounded queue
+//! that a background exporter sends in batches.
 
 mod exporter;
+pub mod logging;
 mod opik;
+pub mod prometheus;
 mod trace;
 
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::jobs::{Feedback, Job, TraceRef};
+use crate::secret::Secret;
 use exporter::{Exporter, Outbox};
 pub use opik::MAX_BATCH;
 use opik::{Item, OpikClient};
@@ -32,7 +36,7 @@ pub struct OpikSettings {
     /// The UI's address, without `/api`: `https://www.comet.com/opik`,
     /// `http://localhost:5173`. Trace links are built from it.
     pub ui_url: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub workspace: String,
     pub project_name: String,
     /// Records waiting to be sent; more are dropped (and counted).
@@ -131,7 +135,8 @@ impl Tracer {
         ))
     }
 
-    pub fn is_enabled(&self) -> bool {
+    #[cfg(test)]
+    fn is_enabled(&self) -> bool {
         self.opik.is_some()
     }
 

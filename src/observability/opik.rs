@@ -13,6 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::OpikSettings;
+use crate::secret::Secret;
 
 /// Opik refuses batches of more than 1000 items (`@Size(max=1000)`).
 pub const MAX_BATCH: usize = 1000;
@@ -170,7 +171,7 @@ pub enum Sent {
 pub struct OpikClient {
     http: reqwest::Client,
     base: String,
-    api_key: Option<String>,
+    api_key: Option<Secret>,
     workspace: String,
 }
 
@@ -199,7 +200,7 @@ impl OpikClient {
             .header("Comet-Workspace", &self.workspace);
         if let Some(key) = &self.api_key {
             // Opik wants the bare key, no `Bearer`.
-            request = request.header("authorization", key);
+            request = request.header("authorization", key.expose());
         }
         request
     }

@@ -5,11 +5,12 @@
 use serde_json::{Map, Value, json};
 
 use super::watchlist::BudgetWatch;
-use super::{Finding, Outcome, usd};
+use super::{Finding, WatchlistCheck, usd};
+use crate::jobs::Trigger;
 
-pub(super) fn check(watch: &BudgetWatch) -> Outcome {
+pub(super) fn check(watch: &BudgetWatch) -> WatchlistCheck {
     let surplus = watch.budget_usd - watch.spent_usd;
-    let mut outcome = Outcome::default();
+    let mut outcome = WatchlistCheck::default();
     if surplus >= watch.min_surplus_usd && surplus > 0.0 {
         let mut context = Map::new();
         context.insert("surplus_usd".into(), usd(surplus));
@@ -21,9 +22,10 @@ pub(super) fn check(watch: &BudgetWatch) -> Outcome {
             Value::Object(watch.preferences.clone()),
         );
         outcome.choices.push(vec![Finding {
-            trigger: "budget_surplus",
+            trigger: Trigger::BudgetSurplus,
             key: format!(
-                "budget_surplus|{}|{:.2}|{:.2}",
+                "{}|{}|{:.2}|{:.2}",
+                Trigger::BudgetSurplus,
                 watch.period.as_deref().unwrap_or(""),
                 watch.budget_usd,
                 watch.spent_usd
@@ -52,7 +54,9 @@ mod tests {
     fn a_surplus_at_the_minimum_is_a_finding() {
         let outcome = check(&watch(1000.0, 800.0));
         let finding = &outcome.choices[0][0];
-        assert_eq!(finding.trigger, "budget_surplus");
+        assert_eq!(finding.trigger, Trigger::BudgetSurplus);
+        // The cooldown mark is a hash of the key: it must not change.
+        assert_eq!(finding.key, "budget_surplus|2027-03|1000.00|800.00");
         assert_eq!(finding.context["surplus_usd"], 200.0);
     }
 

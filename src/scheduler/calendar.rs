@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::ics;
 use super::watchlist::{BusyPeriod, CalendarWatch};
-use super::{Finding, Outcome, Scheduler};
+use super::{Finding, Scheduler, WatchlistCheck};
+use crate::jobs::Trigger;
 
 /// A longer window is a better suggestion only up to a long trip's length.
 const LONGEST_USEFUL_DAYS: i64 = 14;
@@ -21,13 +22,13 @@ pub(super) async fn check(
     scheduler: &Scheduler,
     watch: &CalendarWatch,
     now: DateTime<Utc>,
-) -> Outcome {
+) -> WatchlistCheck {
     let today = scheduler.today(now);
     let first = today + Days::new(1);
     let last = today + Days::new(u64::from(watch.horizon_days));
     let (from, to) = (midnight(first), midnight(last + Days::new(1)));
     let mut busy = watch.busy.clone();
-    let mut outcome = Outcome::default();
+    let mut outcome = WatchlistCheck::default();
     if let Some(url) = &watch.ics_url {
         match fetch(scheduler, url).await {
             Ok(text) => match ics::busy_periods(&text, from, to) {
@@ -153,8 +154,8 @@ fn finding((from, to): (NaiveDate, NaiveDate), preferences: &Map<String, Value>)
     context.insert("gap_days".into(), json!((to - from).num_days() + 1));
     context.insert("preferences".into(), Value::Object(preferences.clone()));
     Finding {
-        trigger: "calendar_gap",
-        key: format!("calendar_gap|{from}|{to}"),
+        trigger: Trigger::CalendarGap,
+        key: format!("{}|{from}|{to}", Trigger::CalendarGap),
         context,
     }
 }

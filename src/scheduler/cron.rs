@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use uuid::Uuid;
 
-use super::{Scheduler, Task};
+use super::{MonitorTask, Scheduler};
 
 /// A claim outlives any replica that sees the same fire time late (a slow
 /// tick, clock skew), and then expires so claims do not pile up.
@@ -81,8 +81,8 @@ async fn register(
     owner: &str,
 ) -> anyhow::Result<Vec<Uuid>> {
     let timezone = scheduler.settings().timezone;
-    let mut ids = Vec::with_capacity(Task::ALL.len());
-    for task in Task::ALL {
+    let mut ids = Vec::with_capacity(MonitorTask::ALL.len());
+    for task in MonitorTask::ALL {
         let expr = scheduler.settings().cron(task).to_string();
         let cron = parse(&expr).map_err(|e| anyhow::anyhow!("{task} schedule {expr:?}: {e}"))?;
         let (scheduler, owner) = (scheduler.clone(), owner.to_string());
@@ -173,7 +173,7 @@ async fn follow_offset(
 /// which fire time it is for, and ticks up to half a second late, so the
 /// fire time is recomputed: the latest occurrence at or before now. Every
 /// replica computes the same one and so claims the same key.
-async fn fire(scheduler: &Scheduler, task: Task, cron: &Cron, timezone: Tz, owner: &str) {
+async fn fire(scheduler: &Scheduler, task: MonitorTask, cron: &Cron, timezone: Tz, owner: &str) {
     let Some(fire_time) = fire_time_at(cron, Utc::now().with_timezone(&timezone)) else {
         tracing::warn!(task = %task, "cannot compute the fire time; skipping");
         return;

@@ -28,7 +28,7 @@ use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::jobs::{self, Job, JobRequest, JobStore, WorkflowMode};
+use crate::jobs::{self, Job, JobRequest, JobStore, Trigger, WorkflowMode};
 pub use fares::{FareSource, HttpFares, KnowledgeFares};
 pub use memory_store::MemoryWatchlists;
 pub use redis_store::RedisWatchlists;
@@ -70,24 +70,24 @@ impl Default for SchedulerSettings {
 }
 
 impl SchedulerSettings {
-    pub fn cron(&self, task: Task) -> &str {
+    pub fn cron(&self, task: MonitorTask) -> &str {
         match task {
-            Task::PriceCheck => &self.price_cron,
-            Task::CalendarCheck => &self.calendar_cron,
-            Task::BudgetCheck => &self.budget_cron,
+            MonitorTask::PriceCheck => &self.price_cron,
+            MonitorTask::CalendarCheck => &self.calendar_cron,
+            MonitorTask::BudgetCheck => &self.budget_cron,
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Task {
+pub enum MonitorTask {
     PriceCheck,
     CalendarCheck,
     BudgetCheck,
 }
 
-impl Task {
-    pub const ALL: [Task; 3] = [Self::PriceCheck, Self::CalendarCheck, Self::BudgetCheck];
+impl MonitorTask {
+    pub const ALL: [MonitorTask; 3] = [Self::PriceCheck, Self::CalendarCheck, Self::BudgetCheck];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -106,13 +106,13 @@ impl Task {
     }
 }
 
-impl fmt::Display for Task {
+impl fmt::Display for MonitorTask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for Task {
+impl FromStr for MonitorTask {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
@@ -128,7 +128,7 @@ impl FromStr for Task {
 /// Something a monitor found worth suggesting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
-    pub trigger: &'static str,
+    pub trigger: Trigger,
     pub context: Map<String, Value>,
     /// Identifies the finding for dedupe: equal keys are the same finding.
     pub key: String,
@@ -139,7 +139,7 @@ pub struct Finding {
 /// a job (a calendar's free windows); a price watchlist has one choice per
 /// route.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct WatchlistCheck {
     pub choices: Vec<Vec<Finding>>,
     /// Logged and reported, never fatal: a feed that failed, a route skipped.
     pub problems: Vec<String>,
@@ -147,7 +147,7 @@ pub struct Outcome {
 
 /// A job a monitor started.
 #[derive(Debug, Clone)]
-pub struct Suggestion {
+pub struct SuggestedJob {
     pub watchlist_id: Uuid,
     pub job: Job,
 }
@@ -160,18 +160,25 @@ pub struct Skipped {
 
 #[derive(Debug, Clone)]
 pub struct RunReport {
-    pub task: Task,
+    pub task: MonitorTask,
     /// The schedule's fire time; `None` for a run on request.
     pub fire_time: Option<DateTime<Utc>>,
     pub checked: usize,
-    pub suggestions: Vec<Suggestion>,
+    pub suggestions: Vec<SuggestedJob>,
     pub skipped: Vec<Skipped>,
 }
 
+/// Shared (`Arc`) by the HTTP handlers and the cron runner; a run on
+/// request and a scheduled run may overlap, in this replica or another.
 pub struct Scheduler {
+    /// Shared with the watchlist handlers; the suggestion marks in it (not
+    /// this process) keep overlapping runs from suggesting a finding twice.
     watchlists: Arc<dyn WatchlistStore>,
+    /// The job store HTTP uses: a suggestion is submitted like any job.
     jobs: Arc<dyn JobStore>,
+    /// Shared by every price check; holds no state between calls.
     fares: Arc<dyn FareSource>,
+    /// One connection pool for every calendar fetch (clones share it).
     http: reqwest::Client,
     settings: SchedulerSettings,
 }
@@ -210,7 +217,7 @@ impl Scheduler {
     /// logged and reported in `skipped`.
     pub async fn run(
         &self,
-        task: Task,
+        task: MonitorTask,
         fire_time: Option<DateTime<Utc>>,
     ) -> Result<RunReport, WatchStoreError> {
         let now = Utc::now();
@@ -235,7 +242,7 @@ impl Scheduler {
             }
             for choice in outcome.choices {
                 match self.suggest(watchlist, choice, fire_time).await {
-                    Ok(Some(job)) => report.suggestions.push(Suggestion {
+                    Ok(Some(job)) => report.suggestions.push(SuggestedJob {
                         watchlist_id: watchlist.id,
                         job,
                     }),
@@ -254,7 +261,7 @@ impl Scheduler {
         &self,
         watchlist: &Watchlist,
         now: DateTime<Utc>,
-    ) -> Result<Outcome, WatchStoreError> {
+    ) -> Result<WatchlistCheck, WatchStoreError> {
         match &watchlist.spec {
             WatchSpec::Price(watch) => price::check(self, watchlist, watch, now).await,
             WatchSpec::Calendar(watch) => Ok(calendar::check(self, watch, now).await),
@@ -316,7 +323,7 @@ fn proactive_job(watchlist: &Watchlist, finding: Finding, fire_time: Option<Date
         query: None,
         constraints: Map::new(),
         session_id: None,
-        trigger_type: Some(finding.trigger.into()),
+        trigger_type: Some(finding.trigger.to_string()),
         context: Some(context),
     };
     Job::new(watchlist.user_id.clone(), WorkflowMode::Proactive, request)

@@ -7,7 +7,8 @@ use serde_json::{Map, json};
 
 use super::store::{SeenPrice, WatchStoreError};
 use super::watchlist::{PriceWatch, Route, Watchlist};
-use super::{Finding, Outcome, Scheduler, usd};
+use super::{Finding, Scheduler, WatchlistCheck, usd};
+use crate::jobs::Trigger;
 
 /// Routes without a date are watched this far out: near enough to book,
 /// far enough to avoid last-minute fares.
@@ -18,10 +19,10 @@ pub(super) async fn check(
     watchlist: &Watchlist,
     watch: &PriceWatch,
     now: DateTime<Utc>,
-) -> Result<Outcome, WatchStoreError> {
+) -> Result<WatchlistCheck, WatchStoreError> {
     let today = scheduler.today(now);
     let seen = scheduler.watchlists.prices(watchlist.id).await?;
-    let mut outcome = Outcome::default();
+    let mut outcome = WatchlistCheck::default();
     for route in &watch.routes {
         let date = route
             .departure_date
@@ -90,8 +91,13 @@ pub(super) fn evaluate(
     context.insert("target_price_usd".into(), json!(watch.target_price_usd));
     context.insert("fare_source".into(), json!(source));
     Some(Finding {
-        trigger: "price_drop",
-        key: format!("price_drop|{}|{date}|{:.2}", route.label(), price),
+        trigger: Trigger::PriceDrop,
+        key: format!(
+            "{}|{}|{date}|{:.2}",
+            Trigger::PriceDrop,
+            route.label(),
+            price
+        ),
         context,
     })
 }
@@ -123,7 +129,7 @@ mod tests {
     #[test]
     fn a_drop_past_the_threshold_is_a_finding_with_savings() {
         let f = evaluate(&route(), date(), Some(850.0), 650.0, &watch(None), "feed").unwrap();
-        assert_eq!(f.trigger, "price_drop");
+        assert_eq!(f.trigger, Trigger::PriceDrop);
         assert_eq!(f.context["route"], "LAX->NRT");
         assert_eq!(f.context["old_price"], 850.0);
         assert_eq!(f.context["new_price"], 650.0);

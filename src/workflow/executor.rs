@@ -43,20 +43,34 @@ enum StopReason {
     Shutdown,
 }
 
+/// A run this process owns, as the renew loop and shutdown see it.
 struct Running {
     lease: Lease,
+    /// Cancelled by whoever stops the run (renew loop, watcher, shutdown);
+    /// each step of the run races it and returns `Stopped`.
     stop: CancellationToken,
+    /// Shared by the run, its cancellation watcher and the renew loop; the
+    /// first writer wins, so `finish` sees why the run really stopped.
     reason: Arc<Mutex<Option<StopReason>>>,
 }
 
 pub struct Executor {
+    /// Shared with HTTP and every replica: runs change jobs only through
+    /// conditional transitions, so concurrent writers never overwrite each other.
     store: Arc<dyn JobStore>,
+    /// Shared by the claim, renew, reclaim and deadline loops; the store
+    /// keeps which consumer owns each entry, not this process.
     queue: Arc<dyn WorkQueue>,
+    /// Shared by every run; it keeps no per-run state (that is in the job).
     agent: Arc<MotherAgent>,
     settings: ExecutorSettings,
-    consumer: String,
+    /// One permit per running job: the claim loop takes one before claiming,
+    /// `run_one` holds it until the run ends, so at most `concurrency` run.
     slots: Arc<Semaphore>,
+    /// This process's runs by entry id: `run_one` inserts and removes, the
+    /// renew loop and shutdown read. A std mutex, never held across an await.
     running: Mutex<HashMap<String, Running>>,
+    /// A cheap handle; the exporter task owns the Opik queue behind it.
     tracer: Tracer,
 }
 
@@ -69,7 +83,6 @@ impl Executor {
         tracer: Tracer,
     ) -> Arc<Self> {
         Arc::new(Self {
-            consumer: settings.consumer.clone(),
             slots: Arc::new(Semaphore::new(settings.concurrency)),
             store,
             queue,
@@ -93,7 +106,7 @@ impl Executor {
         loops.spawn(self.clone().deadline_loop(shutdown.clone()));
         let tick = (self.settings.lease / 3).max(Duration::from_millis(100));
         let mut next_reclaim = tokio::time::Instant::now();
-        tracing::info!(consumer = %self.consumer, concurrency = self.settings.concurrency, "executor started");
+        tracing::info!(consumer = %self.settings.consumer, concurrency = self.settings.concurrency, "executor started");
         while !shutdown.is_cancelled() {
             let permit = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -108,7 +121,7 @@ impl Executor {
                 next_reclaim = tokio::time::Instant::now() + tick;
                 match self
                     .queue
-                    .reclaim(&self.consumer, self.settings.lease, free)
+                    .reclaim(&self.settings.consumer, self.settings.lease, free)
                     .await
                 {
                     Ok(found) => leases = found,
@@ -121,7 +134,7 @@ impl Executor {
                 // then wait out a lease. It returns within `claim_wait`.
                 match self
                     .queue
-                    .claim(&self.consumer, free, self.settings.claim_wait)
+                    .claim(&self.settings.consumer, free, self.settings.claim_wait)
                     .await
                 {
                     Ok(found) => leases = found,
@@ -160,13 +173,13 @@ impl Executor {
         self.stop_all(StopReason::Shutdown);
         while runs.join_next().await.is_some() {}
         loops.abort_all();
-        tracing::info!(consumer = %self.consumer, "executor stopped");
+        tracing::info!(consumer = %self.settings.consumer, "executor stopped");
     }
 
     /// Removes the entry. A failed ack is logged: the entry stays pending,
     /// and whoever reclaims it finds the job finished or parked and acks it.
     async fn ack(&self, lease: &Lease) {
-        if let Err(e) = self.queue.ack(&self.consumer, lease).await {
+        if let Err(e) = self.queue.ack(&self.settings.consumer, lease).await {
             tracing::warn!(job_id = %lease.job_id, error = %e, "ack failed; the entry will be reclaimed");
         }
     }
@@ -174,7 +187,7 @@ impl Executor {
     /// Hands the entry back. A failed release is logged: the lease then
     /// expires and another replica reclaims the job.
     async fn release(&self, lease: &Lease) {
-        if let Err(e) = self.queue.release(&self.consumer, lease).await {
+        if let Err(e) = self.queue.release(&self.settings.consumer, lease).await {
             tracing::warn!(job_id = %lease.job_id, error = %e, "release failed; the lease will expire");
         }
     }
@@ -196,7 +209,7 @@ impl Executor {
         while !shutdown.is_cancelled() {
             tokio::time::sleep(every).await;
             let leases: Vec<Lease> = self.running().values().map(|r| r.lease.clone()).collect();
-            match self.queue.renew(&self.consumer, &leases).await {
+            match self.queue.renew(&self.settings.consumer, &leases).await {
                 Ok(owned) => {
                     for lease in leases.iter().filter(|l| !owned.contains(l)) {
                         tracing::warn!(job_id = %lease.job_id, "lease taken over by another worker; stopping this run");
@@ -349,7 +362,7 @@ impl Executor {
                 {
                     tracing::warn!(%job_id, error = %e, "attempt not given back");
                 }
-                match self.queue.release(&self.consumer, &lease).await {
+                match self.queue.release(&self.settings.consumer, &lease).await {
                     Ok(()) => tracing::info!(%job_id, "handed back to the queue"),
                     Err(e) => {
                         tracing::warn!(%job_id, error = %e, "hand-back failed; the lease will expire")

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::jobs::{Approval, Job, WorkflowMode};
+use crate::jobs::{Approval, Job, Trigger, WorkflowMode};
 use crate::knowledge::{
     self, BudgetEstimate, BudgetSource, Candidate, DayPlan, FlightQuote, HotelStay, PreTripAdvice,
     TripRequest,
@@ -209,8 +209,8 @@ fn suggestion(job: &Job, trip: &TripRequest, budget: &BudgetEstimate) -> Suggest
     let context = job.request.context.clone().unwrap_or_default();
     let number = |k: &str| context.get(k).and_then(Value::as_f64);
     let places = place_names(trip);
-    let (headline, rationale, savings) = match trigger.as_str() {
-        "price_drop" => {
+    let (headline, rationale, savings) = match Trigger::from(trigger.as_str()) {
+        Trigger::PriceDrop => {
             let savings =
                 number("savings").or_else(|| Some(number("old_price")? - number("new_price")?));
             (
@@ -223,7 +223,7 @@ fn suggestion(job: &Job, trip: &TripRequest, budget: &BudgetEstimate) -> Suggest
                 savings,
             )
         }
-        "calendar_gap" => (
+        Trigger::CalendarGap => (
             format!("You have free days: {} days in {places}", trip.days),
             format!(
                 "Your calendar is free from {}; this trip fits inside that window.",
@@ -231,7 +231,7 @@ fn suggestion(job: &Job, trip: &TripRequest, budget: &BudgetEstimate) -> Suggest
             ),
             None,
         ),
-        "budget_surplus" => (
+        Trigger::BudgetSurplus => (
             format!("Your travel budget has room for {places}"),
             format!(
                 "You have ${:.0} left in your travel budget; this trip is estimated at ${:.0}.",
@@ -240,7 +240,7 @@ fn suggestion(job: &Job, trip: &TripRequest, budget: &BudgetEstimate) -> Suggest
             ),
             None,
         ),
-        _ => (
+        Trigger::Other(_) => (
             format!("A trip to {places}"),
             "Suggested from the trigger you sent.".into(),
             None,

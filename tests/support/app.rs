@@ -35,6 +35,41 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// POST JSON with extra headers (an API key, an `Idempotency-Key`).
+    pub async fn post_json_with(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// POST a body exactly as given under `content_type`: what a client
+    /// with a broken or non-JSON body sends.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// POST with no body (`/v1/jobs/{id}/cancel`).
+    pub async fn post_empty(&self, path: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -120,7 +155,7 @@ pub async fn spawn_app_with(vars: HashMap<String, String>) -> TestApp {
     let prefix = vars.get("REDIS_KEY_PREFIX").cloned().unwrap_or_default();
     let config = Config::from_map(&vars).expect("valid test configuration");
     // Logs show up with a failing test's output.
-    lotara::telemetry::init(config.log_format);
+    lotara::observability::logging::init(config.log_format);
     let app = Application::build(config, Role::Serve)
         .await
         .expect("app builds");

@@ -27,6 +27,19 @@ pub fn unique_prefix() -> String {
     format!("test:{}:", Uuid::new_v4().simple())
 }
 
+/// The Redis job store a service started with `REDIS_KEY_PREFIX=prefix`
+/// uses, opened on the shared Redis: for tests that submit or inspect jobs
+/// from outside the process that runs them.
+pub async fn redis_store(prefix: &str) -> lotara::jobs::RedisStore {
+    let settings = lotara::jobs::StoreSettings {
+        key_prefix: prefix.into(),
+        ..Default::default()
+    };
+    lotara::jobs::RedisStore::connect(&redis_url(), settings)
+        .await
+        .expect("local Redis answers")
+}
+
 /// Every key matching `pattern` in the shared Redis, sorted. SCAN, not KEYS:
 /// the shared Redis may hold millions of other keys, and one KEYS call over
 /// them outlasts the client's response timeout.
