@@ -22,8 +22,8 @@ pub use fares::{FlightQuote, estimate_fare_usd, fnv1a, quote_flight};
 pub use geo::great_circle_km;
 pub use inspiration::{Candidate, rank_destinations};
 pub use intake::{
-    BudgetSource, IntakeError, TripRequest, Wish, convert_currency, known_currencies, normalize,
-    parse_trip_request, recognises_place, require_curated,
+    BudgetSource, IntakeError, TripRequest, Wish, constraint_problems, convert_currency,
+    known_currencies, normalize, parse_trip_request, recognises_place, require_curated,
 };
 pub use itinerary::{DayPlan, PlannedActivity, plan_days};
 

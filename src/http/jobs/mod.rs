@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ErrorResponse, FieldError};
-use super::json::Valid;
+use super::json::{self, Valid};
 use crate::jobs::{self, Job, JobRequest, WorkflowMode, transitions};
 
 mod wire;
@@ -162,13 +162,17 @@ pub async fn list_jobs(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<JobListResponse>, ApiError> {
     let mut errors = Vec::new();
-    let user_id = params
-        .get("user_id")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty());
-    if user_id.is_none() {
-        errors.push(FieldError::query("user_id", "Field required"));
-    }
+    let user_id = match params.get("user_id").map(|s| json::user_id(s)) {
+        None => {
+            errors.push(FieldError::query("user_id", "Field required"));
+            None
+        }
+        Some(Err(reason)) => {
+            errors.push(FieldError::query("user_id", reason));
+            None
+        }
+        Some(Ok(id)) => Some(id),
+    };
     let limit = match params.get("limit").map(|s| s.parse::<usize>()) {
         None => 20,
         Some(Ok(n)) if (1..=100).contains(&n) => n,
@@ -198,7 +202,7 @@ pub async fn list_jobs(
     let Some(user_id) = user_id.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let page = state.store.list_user_jobs(user_id, limit, cursor).await?;
+    let page = state.store.list_user_jobs(&user_id, limit, cursor).await?;
     Ok(Json(JobListResponse {
         jobs: page.jobs.iter().map(JobSummary::from).collect(),
         next_cursor: page.next_cursor.map(|c| c.to_string()),
