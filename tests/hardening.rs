@@ -4,11 +4,18 @@
 
 mod support;
 
+use std::time::Duration;
+
+use chrono::Utc;
+use lotara::jobs::{Approval, Change, EventKind, Job, JobStatus, NewEvent, Stage, transitions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::{TestApp, spawn_app};
+use support::sse::SseReader;
+use uuid::Uuid;
 
 const NO_WORKERS: (&str, &str) = ("WORKER_CONCURRENCY", "0");
+const WAIT: Duration = Duration::from_secs(10);
 
 async fn app() -> TestApp {
     spawn_app(&[NO_WORKERS]).await
@@ -188,5 +195,136 @@ async fn impossible_constraints_are_refused_at_the_door_naming_the_field() {
         json!({"user_id": "u", "query": "Tokyo", "constraints": {"budget_usd": 0.5, "start_date": tomorrow, "duration_days": 30}}),
     )
     .await;
+    app.stop().await;
+}
+
+async fn create_plan(app: &TestApp) -> Uuid {
+    app.start_job("/v1/plan", json!({"user_id": "streamer", "query": "Tokyo"}))
+        .await
+        .parse()
+        .unwrap()
+}
+
+async fn complete(app: &TestApp, id: Uuid) {
+    app.store
+        .apply(id, &|job: &mut Job| {
+            job.status = JobStatus::Completed;
+            job.completed_at = Some(Utc::now());
+            job.final_result = Some(json!({"summary": "done"}));
+            Ok(Change::events(vec![
+                transitions::status_event(job),
+                NewEvent::new(EventKind::Complete, json!({"result": {"summary": "done"}})),
+            ]))
+        })
+        .await
+        .unwrap();
+}
+
+fn stream(app: &TestApp, id: Uuid, last: &str) -> reqwest::RequestBuilder {
+    app.client
+        .get(app.url(&format!("/v1/stream/{id}")))
+        .header("Last-Event-ID", last)
+}
+
+#[tokio::test]
+async fn a_last_event_id_past_the_log_still_closes_at_the_terminal_event() {
+    let app = app().await;
+    for future in [
+        "99999999999999-0",
+        "18446744073709551615-18446744073709551615",
+    ] {
+        let id = create_plan(&app).await;
+        let mut live = SseReader::open(stream(&app, id, future)).await;
+        assert_eq!(live.status, StatusCode::OK);
+        let first = live.next(WAIT).await.expect("snapshot");
+        assert_eq!(first.event(), "state_change");
+        complete(&app, id).await;
+        let frames = live.events_until_closed(WAIT).await;
+        assert_eq!(
+            frames.last().map(|f| f.event()),
+            Some("complete"),
+            "{future}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_or_out_of_range_ids_never_get_a_5xx() {
+    let app = app().await;
+    let id = create_plan(&app).await;
+    complete(&app, id).await;
+    for (last, wanted) in [
+        (
+            "18446744073709551615-18446744073709551615",
+            StatusCode::NO_CONTENT,
+        ),
+        ("18446744073709551615-0", StatusCode::NO_CONTENT),
+        (
+            "99999999999999999999999-0",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("abc", StatusCode::UNPROCESSABLE_ENTITY),
+        ("0-0", StatusCode::OK),
+    ] {
+        let response = stream(&app, id, last).send().await.unwrap();
+        assert_eq!(response.status(), wanted, "{last}");
+        if wanted == StatusCode::UNPROCESSABLE_ENTITY {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "ValidationError");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reconnect_at_or_past_the_terminal_event_gets_204_and_earlier_ones_replay() {
+    let app = app().await;
+    let id = create_plan(&app).await;
+    complete(&app, id).await;
+    let mut full = SseReader::open(app.client.get(app.url(&format!("/v1/stream/{id}")))).await;
+    let frames = full.events_until_closed(WAIT).await;
+    let ids: Vec<String> = frames.iter().filter_map(|f| f.id.clone()).collect();
+    let terminal = ids.last().unwrap().clone();
+    assert_eq!(
+        stream(&app, id, &terminal).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    let by_query = app
+        .client
+        .get(app.url(&format!("/v1/stream/{id}?last_event_id={terminal}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_query.status(), StatusCode::NO_CONTENT);
+    // Every earlier id still replays what followed it.
+    let mut earlier = SseReader::open(stream(&app, id, &ids[0])).await;
+    let replayed = earlier.events_until_closed(WAIT).await;
+    let replayed_ids: Vec<String> = replayed.iter().filter_map(|f| f.id.clone()).collect();
+    assert_eq!(replayed_ids, ids[1..]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_first_frame_carries_approval_data_while_waiting_for_approval() {
+    let app = app().await;
+    let id = create_plan(&app).await;
+    app.store
+        .apply(id, &|job: &mut Job| {
+            job.status = JobStatus::WaitingApproval;
+            job.stage = Some(Stage::Approval);
+            job.approval = Some(Approval {
+                requested_at: Utc::now(),
+                data: json!({"reason": "budget_override", "overage_usd": 120}),
+                decision: None,
+            });
+            Ok(Change::none())
+        })
+        .await
+        .unwrap();
+    let mut live = SseReader::open(app.client.get(app.url(&format!("/v1/stream/{id}")))).await;
+    let first = live.next(WAIT).await.expect("snapshot").json();
+    assert_eq!(first["status"], "waiting_approval");
+    assert_eq!(first["approval_data"]["overage_usd"], 120, "{first}");
     app.stop().await;
 }

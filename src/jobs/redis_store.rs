@@ -822,7 +822,16 @@ impl JobStore for RedisStore {
         id: Uuid,
         after: Option<EventId>,
     ) -> Result<Vec<Event>, StoreError> {
-        let start = after.map_or_else(|| "-".to_string(), |a| format!("({a}"));
+        // The first id after `after`, inclusive: Redis refuses `(` before
+        // the largest id, and a client may send any id.
+        let start = match after {
+            None => "-".to_string(),
+            Some(a) => match (a.seq.checked_add(1), a.ms.checked_add(1)) {
+                (Some(seq), _) => format!("{}-{seq}", a.ms),
+                (None, Some(ms)) => format!("{ms}-0"),
+                (None, None) => return Ok(Vec::new()),
+            },
+        };
         let key = self.keys.events(id);
         let mut conn = self.conn.clone();
         let entries: Vec<(String, Vec<String>)> = self
