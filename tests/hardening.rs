@@ -328,3 +328,36 @@ async fn the_first_frame_carries_approval_data_while_waiting_for_approval() {
     assert_eq!(first["approval_data"]["overage_usd"], 120, "{first}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn cors_star_allows_any_origin_without_credentials_and_origins_are_normalised() {
+    let any = spawn_app(&[NO_WORKERS, ("CORS_ORIGINS", "*")]).await;
+    let response = any
+        .client
+        .get(any.url("/health"))
+        .header("Origin", "https://anywhere.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-credentials")
+    );
+    any.stop().await;
+
+    let listed = spawn_app(&[NO_WORKERS, ("CORS_ORIGINS", "https://App.Example.com/")]).await;
+    let response = listed
+        .client
+        .get(listed.url("/health"))
+        .header("Origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    listed.stop().await;
+}

@@ -130,16 +130,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Allowed origins get credentials and any method or header; others get no
-/// CORS headers at all.
+/// CORS headers at all. `*` (config allows it only alone) admits every
+/// origin without credentials: browsers refuse credentials with a wildcard.
 fn cors(config: &Config) -> CorsLayer {
+    let any = config.cors_origins.iter().any(|o| o == "*");
     let origins: Vec<HeaderValue> = config
         .cors_origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_credentials(true)
+        .allow_origin(if any {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(origins)
+        })
+        .allow_credentials(!any)
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([
