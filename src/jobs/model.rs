@@ -149,6 +149,10 @@ pub struct Approval {
     pub decision: Option<ApprovalDecision>,
 }
 
+/// How many feedback entries a job keeps (the latest); older ones are
+/// dropped but counted in `Job::feedback_count`.
+pub const FEEDBACK_KEPT: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feedback {
     pub rating: u8,
@@ -195,8 +199,13 @@ pub struct Job {
     pub final_result: Option<Value>,
     pub error: Option<JobError>,
     pub approval: Option<Approval>,
+    /// The latest `FEEDBACK_KEPT` entries, oldest first: every post
+    /// rewrites the job, so an unbounded list would slow each one.
     #[serde(default)]
     pub feedback: Vec<Feedback>,
+    /// Every entry ever posted, including those no longer kept.
+    #[serde(default)]
+    pub feedback_count: u64,
     /// Runs started for the current phase; reset when an approval resumes the job.
     #[serde(default)]
     pub attempts: u32,
@@ -232,6 +241,7 @@ impl Job {
             error: None,
             approval: None,
             feedback: Vec::new(),
+            feedback_count: 0,
             attempts: 0,
             usage: JobUsage::default(),
             trace: None,
