@@ -361,3 +361,37 @@ async fn cors_star_allows_any_origin_without_credentials_and_origins_are_normali
     );
     listed.stop().await;
 }
+
+#[tokio::test]
+async fn framework_rejections_are_the_json_error_response() {
+    let app = app().await;
+    let cases = [
+        ("GET", "/v1/status/%FF"),
+        ("GET", "/v1/stream/%FF"),
+        ("POST", "/v1/jobs/%FF/cancel"),
+        ("GET", "/v1/watchlists/%FF"),
+        ("DELETE", "/v1/watchlists/%FF"),
+        ("POST", "/v1/scheduler/%FF/run"),
+        (
+            "GET",
+            "/v1/stream/0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b?last_event_id=1-0&last_event_id=2-0",
+        ),
+    ];
+    for (method, path) in cases {
+        let response = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{method} {path}");
+        let body: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON: {e}"));
+        assert_eq!(body["error"], "BadRequest", "{method} {path}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(body["timestamp"].is_string());
+    }
+    app.stop().await;
+}

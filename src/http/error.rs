@@ -80,6 +80,10 @@ pub enum ApiError {
     /// The cause is logged, never sent.
     #[error("Internal server error")]
     Internal(String),
+    /// A rejection the framework wrote as plain text, re-sent as JSON with
+    /// its status (see `middleware::json_errors`).
+    #[error("{}", framework_message(*.status, .text))]
+    Framework { status: StatusCode, text: String },
 }
 
 impl ApiError {
@@ -102,6 +106,7 @@ impl ApiError {
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
             Self::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+            Self::Framework { status, .. } => (*status, framework_code(*status)),
         }
     }
 
@@ -213,6 +218,29 @@ impl From<UpdateError> for ApiError {
             UpdateError::Invalid(problems) => problems.into(),
             UpdateError::Store(e) => e.into(),
         }
+    }
+}
+
+fn framework_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        413 => "PayloadTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "ValidationError",
+        500..=599 => "InternalServerError",
+        _ => "BadRequest",
+    }
+}
+
+fn framework_message(status: StatusCode, text: &str) -> String {
+    if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("Bad request")
+            .to_string()
+    } else {
+        text.to_string()
     }
 }
 

@@ -93,6 +93,29 @@ pub async fn request_timeout(State(state): State<AppState>, req: Request, next: 
     }
 }
 
+/// Rejections the framework writes itself (a path parameter that is not
+/// UTF-8, such as `%FF`; a repeated or malformed query parameter; a body it
+/// could not read) are plain text: they leave as the JSON `ErrorResponse`
+/// like every other error, with the same status.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    // The framework's messages are one short line; more is not read.
+    let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    ApiError::Framework { status, text }.into_response()
+}
+
 /// Requests by route and status, and their latency.
 pub async fn record_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();

@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(compression)
         .layer(cors(&state.config))
+        .layer(from_fn(middleware::json_errors))
         .layer(from_fn(middleware::record_metrics))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
