@@ -32,6 +32,7 @@ pub const VARIABLES: &[&str] = &[
     "APPROVAL_TIMEOUT_SECS",
     "SSE_KEEPALIVE_SECS",
     "REQUEST_TIMEOUT_SECS",
+    "HEADER_READ_TIMEOUT_SECS",
     "MAX_BODY_BYTES",
     "SHUTDOWN_GRACE_SECS",
     "CORS_ORIGINS",
@@ -84,6 +85,9 @@ pub struct Config {
     pub approval_timeout: Duration,
     pub sse_keepalive: Duration,
     pub request_timeout: Duration,
+    /// How long a client may take to send a request head, and how long a
+    /// keep-alive connection may sit idle between requests.
+    pub header_read_timeout: Duration,
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
     pub cors_origins: Vec<String>,
@@ -338,6 +342,7 @@ impl Config {
             approval_timeout: r.secs("APPROVAL_TIMEOUT_SECS", 86_400),
             sse_keepalive: r.secs("SSE_KEEPALIVE_SECS", 15),
             request_timeout: r.secs("REQUEST_TIMEOUT_SECS", 30),
+            header_read_timeout: r.secs("HEADER_READ_TIMEOUT_SECS", 10),
             max_body_bytes: r.positive("MAX_BODY_BYTES", 1_048_576) as usize,
             shutdown_grace: r.secs("SHUTDOWN_GRACE_SECS", 10),
             cors_origins: r.origins(

@@ -69,6 +69,8 @@ pub enum ApiError {
     },
     #[error("Request body exceeds the size limit")]
     PayloadTooLarge,
+    #[error("The request body did not arrive in time")]
+    RequestTimeout,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("Missing or invalid API key")]
@@ -99,6 +101,7 @@ impl ApiError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
             }
@@ -225,6 +228,7 @@ fn framework_code(status: StatusCode) -> &'static str {
     match status.as_u16() {
         404 => "NotFound",
         405 => "MethodNotAllowed",
+        408 => "RequestTimeout",
         413 => "PayloadTooLarge",
         415 => "UnsupportedMediaType",
         422 => "ValidationError",
@@ -287,7 +291,7 @@ impl From<DateTime<Utc>> for Timestamp {
 }))]
 pub struct ErrorResponse {
     /// Stable code: ValidationError, BadRequest, NotFound, MethodNotAllowed,
-    /// Conflict, PayloadTooLarge, UnsupportedMediaType, Unauthorized,
+    /// Conflict, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Unauthorized,
     /// RateLimited, ServiceUnavailable, InternalServerError.
     pub error: String,
     pub message: String,

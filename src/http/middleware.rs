@@ -1,6 +1,11 @@
 //! Cross-cutting request handling: API keys, request timeout, metrics.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+use axum::body::HttpBody;
+use futures::StreamExt;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -84,8 +89,23 @@ pub async fn rate_limit(
 /// JSON 503 instead of holding the connection.
 pub async fn request_timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.config.request_timeout;
+    // Whether the body has been read to its end: when time runs out before
+    // that, the client was too slow (408), not the service (503).
+    let body_done = Arc::new(AtomicBool::new(req.body().is_end_stream()));
+    let req = {
+        let done = body_done.clone();
+        req.map(|body| {
+            let end = futures::stream::once(async move {
+                done.store(true, Ordering::Release);
+                None
+            });
+            let data = body.into_data_stream().map(Some).chain(end);
+            axum::body::Body::from_stream(data.filter_map(futures::future::ready))
+        })
+    };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
+        Err(_) if !body_done.load(Ordering::Acquire) => ApiError::RequestTimeout.into_response(),
         Err(_) => {
             ApiError::ServiceUnavailable(format!("The request did not complete within {limit:?}"))
                 .into_response()

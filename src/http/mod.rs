@@ -10,6 +10,7 @@ mod json;
 mod middleware;
 mod operator;
 mod scheduler;
+pub mod server;
 mod service;
 mod stream;
 mod watchlists;
