@@ -480,3 +480,30 @@ async fn the_open_file_limit_is_raised_to_the_hard_limit_at_start() {
     assert_eq!(limit.rlim_cur, limit.rlim_max);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_export_every_series_from_the_start() {
+    let app = app().await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for series in [
+        r#"lotara_jobs_created_total{mode="proactive"}"#,
+        r#"lotara_llm_calls_total{outcome="failed"}"#,
+        "lotara_llm_tokens_total",
+        "lotara_feedback_total",
+        r#"lotara_monitor_runs_total{task="budget_check"}"#,
+        r#"lotara_suggestions_total{trigger="calendar_gap"}"#,
+        r#"lotara_opik_dropped_items_total{reason="queue_full"}"#,
+        "lotara_opik_sent_items_total",
+        "lotara_opik_outages_total",
+        "lotara_opik_unsent_items",
+        "lotara_sse_streams_open",
+        "lotara_hub_subscribers",
+        "lotara_queue_depth",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(series)),
+            "{series} missing from /metrics:\n{text}"
+        );
+    }
+    app.stop().await;
+}
