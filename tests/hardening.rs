@@ -507,3 +507,37 @@ async fn metrics_export_every_series_from_the_start() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_docs_and_the_served_document_describe_this_service_as_it_is() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut texts: Vec<(String, String)> = ["README.md", "INTEGRATION.md"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read_to_string(format!("{root}/{f}")).unwrap(),
+            )
+        })
+        .collect();
+    let app = app().await;
+    texts.push((
+        "/api/openapi.json".into(),
+        app.get("/api/openapi.json").await.text().await.unwrap(),
+    ));
+    app.stop().await;
+    for (name, text) in &texts {
+        for stale in [
+            "beyond the original",
+            "another branch",
+            "not in this version",
+            "opik.md",
+            "API.md",
+        ] {
+            assert!(
+                !text.to_lowercase().contains(&stale.to_lowercase()),
+                "{name} still says {stale:?}"
+            );
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! The API's one error type. Every failure, from any layer, leaves as the JSON
-//! `ErrorResponse` of API.md with a stable `error` code; handlers use `?`.
+//! `ErrorResponse` of INTEGRATION.md with a stable `error` code; handlers use `?`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

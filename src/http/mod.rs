@@ -1,5 +1,5 @@
 //! HTTP: translates requests into calls on `jobs` (and later `workflow`),
-//! and results into the wire types of API.md. One file per resource.
+//! and results into the wire types of INTEGRATION.md. One file per resource.
 
 mod actions;
 mod console;

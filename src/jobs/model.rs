@@ -249,7 +249,7 @@ impl Job {
         }
     }
 
-    /// A task's `output` as clients see it: always an object (API.md), so a
+    /// A task's `output` as clients see it: always an object (the API contract), so a
     /// list is reported as `{key: list}`.
     pub fn task_output(&self, task: &Task) -> Option<Value> {
         if task.output.is_some() {

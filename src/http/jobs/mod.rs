@@ -147,7 +147,7 @@ pub async fn job_status(
     Ok(Json(JobStatusResponse::from(&job)))
 }
 
-/// A user's jobs, newest first (beyond the original).
+/// A user's jobs, newest first.
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
     params(
         ("user_id" = String, Query, description = "Whose jobs"),
@@ -209,7 +209,7 @@ pub async fn list_jobs(
     }))
 }
 
-/// Cancel a job that has not finished (beyond the original).
+/// Cancel a job that has not finished.
 #[utoipa::path(post, path = "/v1/jobs/{job_id}/cancel", tag = "jobs",
     params(("job_id" = String, Path, description = "The job id")),
     responses(

@@ -1,5 +1,5 @@
 //! Wire types of jobs (plan, suggest, status, list, cancel): the contract of
-//! API.md. Requests parse themselves from JSON (see `json::FromJson`);
+//! INTEGRATION.md. Requests parse themselves from JSON (see `json::FromJson`);
 //! responses convert from the job model.
 
 use serde::Serialize;
@@ -175,7 +175,7 @@ impl TaskInfo {
     }
 }
 
-/// Beyond the original: the pending or decided approval of a job.
+/// The pending or decided approval of a job.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApprovalInfo {
     pub requested_at: Timestamp,

@@ -32,7 +32,7 @@ async fn respond(state: &AppState, watchlist: &Watchlist) -> Result<WatchlistRes
     Ok(WatchlistResponse::new(watchlist, &prices))
 }
 
-/// Watch fares, a calendar or a budget for a user (beyond the original).
+/// Watch fares, a calendar or a budget for a user.
 #[utoipa::path(post, path = "/v1/watchlists", tag = "watchlists", request_body = WatchlistRequest,
     responses(
         (status = 201, description = "Watchlist created", body = WatchlistResponse),

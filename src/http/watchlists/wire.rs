@@ -1,4 +1,4 @@
-//! Wire types of watchlists: the contract of API.md. Requests parse
+//! Wire types of watchlists: the contract of INTEGRATION.md. Requests parse
 //! themselves from JSON (see `json::FromJson`), each field spelled once: the
 //! reader reports every key it was not asked for as unknown.
 
