@@ -76,6 +76,7 @@ fn replica_name() -> String {
 impl Application {
     pub async fn build(config: Config, role: Role) -> anyhow::Result<Self> {
         let config = Arc::new(config);
+        raise_file_limit();
         // The gazetteer and the dataset load once per process; do it before serving.
         tokio::task::spawn_blocking(crate::knowledge::warm)
             .await
@@ -190,14 +191,8 @@ impl Application {
         let server = self.listener.map(|listener| {
             let app = http::router(self.state.clone());
             let token = shutdown.clone();
-            tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await
-            })
+            let head_timeout = self.state.config.header_read_timeout;
+            tokio::spawn(http::server::serve(listener, app, head_timeout, token))
         });
         let workers = self
             .executor
@@ -230,5 +225,30 @@ impl Application {
                 Ok(())
             }
         }
+    }
+}
+
+/// Raises the soft limit on open files to the hard one: every connection
+/// and stream is a descriptor, and a soft limit of 1,024 made `/health`
+/// fail with "Too many open files" under ~1,100 idle sockets. Where the
+/// limit cannot be raised the service runs with what it has.
+pub fn raise_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    let raised = unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
+            && (limit.rlim_cur >= limit.rlim_max || {
+                let wanted = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0
+            })
+    };
+    if !raised {
+        tracing::warn!(soft = limit.rlim_cur, "could not raise the open-file limit");
     }
 }

@@ -34,6 +34,7 @@ pub const VARIABLES: &[&str] = &[
     "APPROVAL_TIMEOUT_SECS",
     "SSE_KEEPALIVE_SECS",
     "REQUEST_TIMEOUT_SECS",
+    "HEADER_READ_TIMEOUT_SECS",
     "MAX_BODY_BYTES",
     "SHUTDOWN_GRACE_SECS",
     "CORS_ORIGINS",
@@ -80,6 +81,9 @@ pub struct Config {
     pub approval_timeout: Duration,
     pub sse_keepalive: Duration,
     pub request_timeout: Duration,
+    /// How long a client may take to send a request head, and how long a
+    /// keep-alive connection may sit idle between requests.
+    pub header_read_timeout: Duration,
     pub max_body_bytes: usize,
     pub shutdown_grace: Duration,
     pub cors_origins: Vec<String>,
@@ -182,6 +186,30 @@ impl Reader<'_> {
         Some(url)
     }
 
+    /// Browser origins as browsers send them (`scheme://host[:port]`,
+    /// lower-case, no path or trailing slash), or `*` alone for any origin.
+    fn origins(&mut self, name: &str, default: &str) -> Vec<String> {
+        let listed = self.list(name, default);
+        if listed.iter().any(|o| o == "*") {
+            if listed.len() > 1 {
+                self.errors.push(format!(
+                    "{name}: \"*\" allows every origin and cannot be listed with others"
+                ));
+            }
+            return vec!["*".into()];
+        }
+        let mut origins = Vec::with_capacity(listed.len());
+        for raw in listed {
+            match normalise_origin(&raw) {
+                Some(origin) => origins.push(origin),
+                None => self.errors.push(format!(
+                    "{name}={raw:?}: expected origins like https://app.example.com or http://localhost:3000, comma-separated, or *"
+                )),
+            }
+        }
+        origins
+    }
+
     fn list(&self, name: &str, default: &str) -> Vec<String> {
         self.string(name, default)
             .split(',')
@@ -194,6 +222,24 @@ impl Reader<'_> {
 
 fn secrets(values: Vec<String>) -> Vec<Secret> {
     values.into_iter().map(Secret::new).collect()
+}
+
+/// `https://App.Example.com/` → `https://app.example.com`; `None` for
+/// anything that is not an http(s) origin (a path, a query, no scheme).
+fn normalise_origin(raw: &str) -> Option<String> {
+    let url = reqwest::Url::parse(raw).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && matches!(url.path(), "" | "/")
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain {
+        return None;
+    }
+    // `Origin::ascii_serialization` drops a default port, as browsers do.
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 fn scheduler_settings(r: &mut Reader<'_>) -> SchedulerSettings {
@@ -296,9 +342,10 @@ impl Config {
             approval_timeout: r.secs("APPROVAL_TIMEOUT_SECS", 86_400),
             sse_keepalive: r.secs("SSE_KEEPALIVE_SECS", 15),
             request_timeout: r.secs("REQUEST_TIMEOUT_SECS", 30),
+            header_read_timeout: r.secs("HEADER_READ_TIMEOUT_SECS", 10),
             max_body_bytes: r.positive("MAX_BODY_BYTES", 1_048_576) as usize,
             shutdown_grace: r.secs("SHUTDOWN_GRACE_SECS", 10),
-            cors_origins: r.list(
+            cors_origins: r.origins(
                 "CORS_ORIGINS",
                 "http://localhost:3000,http://localhost:5173",
             ),
@@ -412,6 +459,36 @@ mod tests {
         assert_eq!(c.job_lease, Duration::from_secs(30));
         assert_eq!(c.worker_concurrency, 32);
         assert_eq!(c.cors_origins.len(), 2);
+    }
+
+    #[test]
+    fn cors_origins_are_normalised_and_a_malformed_one_is_refused() {
+        let c = config(&[(
+            "CORS_ORIGINS",
+            "https://App.Example.com/, http://localhost:3000, https://x.test:443",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            [
+                "https://app.example.com",
+                "http://localhost:3000",
+                "https://x.test"
+            ]
+        );
+        assert_eq!(
+            config(&[("CORS_ORIGINS", " * ")]).unwrap().cors_origins,
+            ["*"]
+        );
+        for bad in [
+            "localhost:3000",
+            "app.example.com",
+            "https://a.test/app",
+            "*,https://a.test",
+        ] {
+            let err = config(&[("CORS_ORIGINS", bad)]).unwrap_err().to_string();
+            assert!(err.contains("CORS_ORIGINS"), "{bad}: {err}");
+        }
         assert!(c.api_keys.is_empty());
         assert!(c.opik.is_none(), "tracing is off unless Opik is configured");
     }

@@ -1,5 +1,5 @@
 //! The API's one error type. Every failure, from any layer, leaves as the JSON
-//! `ErrorResponse` of API.md with a stable `error` code; handlers use `?`.
+//! `ErrorResponse` of INTEGRATION.md with a stable `error` code; handlers use `?`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -69,6 +69,8 @@ pub enum ApiError {
     },
     #[error("Request body exceeds the size limit")]
     PayloadTooLarge,
+    #[error("The request body did not arrive in time")]
+    RequestTimeout,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("Missing or invalid API key")]
@@ -80,6 +82,10 @@ pub enum ApiError {
     /// The cause is logged, never sent.
     #[error("Internal server error")]
     Internal(String),
+    /// A rejection the framework wrote as plain text, re-sent as JSON with
+    /// its status (see `middleware::json_errors`).
+    #[error("{}", framework_message(*.status, .text))]
+    Framework { status: StatusCode, text: String },
 }
 
 impl ApiError {
@@ -95,6 +101,7 @@ impl ApiError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
             }
@@ -102,6 +109,7 @@ impl ApiError {
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
             Self::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+            Self::Framework { status, .. } => (*status, framework_code(*status)),
         }
     }
 
@@ -216,6 +224,30 @@ impl From<UpdateError> for ApiError {
     }
 }
 
+fn framework_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        408 => "RequestTimeout",
+        413 => "PayloadTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "ValidationError",
+        500..=599 => "InternalServerError",
+        _ => "BadRequest",
+    }
+}
+
+fn framework_message(status: StatusCode, text: &str) -> String {
+    if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("Bad request")
+            .to_string()
+    } else {
+        text.to_string()
+    }
+}
+
 /// Unknown routes.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("No such endpoint".into(), None)
@@ -259,7 +291,7 @@ impl From<DateTime<Utc>> for Timestamp {
 }))]
 pub struct ErrorResponse {
     /// Stable code: ValidationError, BadRequest, NotFound, MethodNotAllowed,
-    /// Conflict, PayloadTooLarge, UnsupportedMediaType, Unauthorized,
+    /// Conflict, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Unauthorized,
     /// RateLimited, ServiceUnavailable, InternalServerError.
     pub error: String,
     pub message: String,

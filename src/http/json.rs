@@ -14,6 +14,28 @@ pub trait FromJson: Sized {
     fn from_json(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>>;
 }
 
+/// How deep a field of a body may nest (`{"a": {"b": 1}}` is 2). Stored
+/// jobs wrap request fields a few levels further down, and whatever is
+/// accepted must stay well inside what the store's reader accepts (128).
+pub const MAX_FIELD_DEPTH: usize = 32;
+
+/// Nesting depth of a value: a scalar is 0, `[]` or `{}` is 1.
+pub fn depth(value: &Value) -> usize {
+    // Iterative: the point is to measure input that might be too deep.
+    let mut deepest = 0;
+    let mut pending = vec![(value, 0usize)];
+    while let Some((value, level)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(level + 1);
+        pending.extend(children.map(|child| (child, level + 1)));
+    }
+    deepest
+}
+
 /// A JSON body parsed into `T`.
 pub struct Valid<T>(pub T);
 
@@ -53,9 +75,37 @@ impl<S: Send + Sync, T: FromJson> FromRequest<S> for Valid<T> {
                 "The body must be a JSON object",
             )]));
         };
+        let too_deep: Vec<FieldError> = object
+            .iter()
+            .filter(|(_, v)| depth(v) > MAX_FIELD_DEPTH)
+            .map(|(k, _)| {
+                FieldError::body(
+                    k.as_str(),
+                    format!("Nested more than {MAX_FIELD_DEPTH} levels deep"),
+                )
+            })
+            .collect();
+        if !too_deep.is_empty() {
+            return Err(ApiError::Validation(too_deep));
+        }
         T::from_json(&object)
             .map(Valid)
             .map_err(ApiError::Validation)
+    }
+}
+
+/// The one normal form of a user id, wherever it arrives (body or query):
+/// trimmed, 1–200 characters, no control characters.
+pub fn user_id(raw: &str) -> Result<String, &'static str> {
+    let id = raw.trim();
+    if id.is_empty() {
+        Err("Must not be empty")
+    } else if id.chars().count() > 200 {
+        Err("Must be at most 200 characters")
+    } else if id.chars().any(char::is_control) {
+        Err("Must not contain control characters")
+    } else {
+        Ok(id.to_string())
     }
 }
 
@@ -125,6 +175,14 @@ impl<'a> Fields<'a> {
             Some(_) => self.fail(field, "Must be a string"),
         }
         None
+    }
+
+    /// A required user id, in its normal form (see `user_id`).
+    pub fn user_id(&mut self, field: &str) -> Option<String> {
+        let raw = self.string(field, true, usize::MAX)?;
+        user_id(&raw)
+            .map_err(|reason| self.fail(field, reason))
+            .ok()
     }
 
     /// True when the field is present as JSON `null`: for updates that

@@ -1,6 +1,11 @@
 //! Cross-cutting request handling: API keys, request timeout, metrics.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+use axum::body::HttpBody;
+use futures::StreamExt;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -84,13 +89,51 @@ pub async fn rate_limit(
 /// JSON 503 instead of holding the connection.
 pub async fn request_timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.config.request_timeout;
+    // Whether the body has been read to its end: when time runs out before
+    // that, the client was too slow (408), not the service (503).
+    let body_done = Arc::new(AtomicBool::new(req.body().is_end_stream()));
+    let req = {
+        let done = body_done.clone();
+        req.map(|body| {
+            let end = futures::stream::once(async move {
+                done.store(true, Ordering::Release);
+                None
+            });
+            let data = body.into_data_stream().map(Some).chain(end);
+            axum::body::Body::from_stream(data.filter_map(futures::future::ready))
+        })
+    };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
+        Err(_) if !body_done.load(Ordering::Acquire) => ApiError::RequestTimeout.into_response(),
         Err(_) => {
             ApiError::ServiceUnavailable(format!("The request did not complete within {limit:?}"))
                 .into_response()
         }
     }
+}
+
+/// Rejections the framework writes itself (a path parameter that is not
+/// UTF-8, such as `%FF`; a repeated or malformed query parameter; a body it
+/// could not read) are plain text: they leave as the JSON `ErrorResponse`
+/// like every other error, with the same status.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    // The framework's messages are one short line; more is not read.
+    let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    ApiError::Framework { status, text }.into_response()
 }
 
 /// Requests by route and status, and their latency.

@@ -1,5 +1,5 @@
 //! HTTP: translates requests into calls on `jobs` (and later `workflow`),
-//! and results into the wire types of API.md. One file per resource.
+//! and results into the wire types of INTEGRATION.md. One file per resource.
 
 mod actions;
 mod console;
@@ -11,6 +11,7 @@ mod json;
 mod middleware;
 mod operator;
 mod scheduler;
+pub mod server;
 mod service;
 mod stream;
 mod watchlists;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(compression)
         .layer(cors(&state.config))
+        .layer(from_fn(middleware::json_errors))
         .layer(from_fn(middleware::record_metrics))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
@@ -135,16 +137,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Allowed origins get credentials and any method or header; others get no
-/// CORS headers at all.
+/// CORS headers at all. `*` (config allows it only alone) admits every
+/// origin without credentials: browsers refuse credentials with a wildcard.
 fn cors(config: &Config) -> CorsLayer {
+    let any = config.cors_origins.iter().any(|o| o == "*");
     let origins: Vec<HeaderValue> = config
         .cors_origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_credentials(true)
+        .allow_origin(if any {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(origins)
+        })
+        .allow_credentials(!any)
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([

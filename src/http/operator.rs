@@ -1,4 +1,4 @@
-//! Operator views across users (beyond the original): the jobs of every user
+//! Operator views across users: the jobs of every user
 //! by status, mode, user and creation date, e.g. every plan waiting for
 //! approval. Protected like the other routes.
 
@@ -50,7 +50,7 @@ pub struct OperatorJobList {
     pub next_cursor: Option<String>,
 }
 
-/// Jobs of every user, newest first, filtered (beyond the original).
+/// Jobs of every user, newest first, filtered.
 #[utoipa::path(get, path = "/v1/operator/jobs", tag = "operator",
     params(
         ("status" = Option<JobStatus>, Query, description = "Only jobs in this status, e.g. `waiting_approval`"),

@@ -1,7 +1,9 @@
 //! `GET /v1/stream/{job_id}`: a job's events over Server-Sent Events.
 //!
 //! The first frame is a snapshot (`state_change` with the current status and
-//! stage, no id, carrying `retry:`). Then every logged event after the
+//! stage, and `approval_data` while the job waits for approval; no id,
+//! carrying `retry:`). A reconnect whose `Last-Event-ID` is at or past a
+//! finished job's last event gets 204, which stops an `EventSource`. Then every logged event after the
 //! client's `Last-Event-ID`, then live ones, each with its id, through
 //! `jobs::follow` (no Redis connection per client: the process's hub feeds
 //! it). The stream ends after the event that makes the job terminal, or at
@@ -15,8 +17,8 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
@@ -25,7 +27,7 @@ use tokio_stream::wrappers::IntervalStream;
 use super::AppState;
 use super::error::{ApiError, ErrorResponse, FieldError};
 use super::jobs::parse_job_id;
-use crate::jobs::{self, Event, EventId, StoreError};
+use crate::jobs::{self, Event, EventId, JobStatus, StoreError};
 
 /// How long a browser waits before reconnecting.
 const RETRY: Duration = Duration::from_secs(3);
@@ -91,6 +93,7 @@ fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Ev
         ("last_event_id" = Option<String>, Query, description = "Resume after this event id (or send the Last-Event-ID header)")),
     responses(
         (status = 200, description = "`text/event-stream`: `id:`, `event:` (state_change, task_start, task_complete, agent_output, validation_result, error, complete) and one-line JSON `data:` per event", content_type = "text/event-stream", body = String),
+        (status = 204, description = "The job has ended and `Last-Event-ID` is at or past its last event: nothing more will come (browsers stop reconnecting)"),
         (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 503, body = ErrorResponse)))]
 pub async fn stream_job(
     State(state): State<AppState>,
@@ -99,26 +102,46 @@ pub async fn stream_job(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_job_id(&job_id)?;
-    let after = last_event_id(&headers, &params)?;
+    let mut after = last_event_id(&headers, &params)?;
     let job = state
         .store
         .get(id)
         .await?
         .ok_or_else(|| ApiError::job_not_found(id))?;
 
-    let snapshot = format!(
-        "event: state_change\ndata: {}\nretry: {}\n\n",
-        json!({ "status": job.status, "current_state": job.stage }),
-        RETRY.as_millis()
-    );
     // A finished job's log is complete: replay it and stop. Otherwise follow
     // it live until its terminal event.
     let events: BoxStream<'static, Result<Arc<Event>, StoreError>> = if job.status.is_terminal() {
         let logged = state.store.events_after(id, after).await?;
+        if logged.is_empty() && after.is_some() {
+            // The client saw the end (or names an id past it): 204 is what
+            // makes a browser's EventSource stop reconnecting.
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
         stream::iter(logged.into_iter().map(|e| Ok(Arc::new(e)))).boxed()
     } else {
+        if let Some(resume) = after {
+            // An id past the log (from the future, or another job's) would
+            // skip the terminal event and hold the stream open for ever:
+            // such a client starts from the beginning instead.
+            let logged = state.store.events_after(id, None).await?;
+            if logged.last().is_none_or(|last| resume > last.id) {
+                after = None;
+            }
+        }
         jobs::follow(state.store.clone(), id, after).boxed()
     };
+    let mut first = json!({ "status": job.status, "current_state": job.stage });
+    if job.status == JobStatus::WaitingApproval
+        && let Some(approval) = &job.approval
+    {
+        // A frontend joining a paused job can show the approval at once.
+        first["approval_data"] = approval.data.clone();
+    }
+    let snapshot = format!(
+        "event: state_change\ndata: {first}\nretry: {}\n\n",
+        RETRY.as_millis()
+    );
     // Ends right after the terminal event, without waiting on the source
     // again (a live source would never yield another item). `None` marks
     // the end for the keep-alive merge below.

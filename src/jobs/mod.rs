@@ -19,7 +19,7 @@ pub use hub::{EventHub, JobWatch, Subscription};
 pub use listing::JobFilter;
 pub use memory_store::MemoryStore;
 pub use model::*;
-pub use redis_store::RedisStore;
+pub use redis_store::{RedisStore, key_part};
 pub use store::{
     Applied, ApplyError, Change, Created, Deadline, JobBackend, JobPage, JobStore, Lease,
     RateLimiter, Refusal, StoreError, StoreHealth, Transition, VersionPage, WorkQueue,

@@ -188,6 +188,10 @@ pub struct Approval {
     pub decision: Option<ApprovalDecision>,
 }
 
+/// How many feedback entries a job keeps (the latest); older ones are
+/// dropped but counted in `Job::feedback_count`.
+pub const FEEDBACK_KEPT: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feedback {
     pub rating: u8,
@@ -234,8 +238,13 @@ pub struct Job {
     pub final_result: Option<Value>,
     pub error: Option<JobError>,
     pub approval: Option<Approval>,
+    /// The latest `FEEDBACK_KEPT` entries, oldest first: every post
+    /// rewrites the job, so an unbounded list would slow each one.
     #[serde(default)]
     pub feedback: Vec<Feedback>,
+    /// Every entry ever posted, including those no longer kept.
+    #[serde(default)]
+    pub feedback_count: u64,
     /// Runs started for the current phase; reset when an approval resumes the job.
     #[serde(default)]
     pub attempts: u32,
@@ -271,6 +280,7 @@ impl Job {
             error: None,
             approval: None,
             feedback: Vec::new(),
+            feedback_count: 0,
             attempts: 0,
             usage: JobUsage::default(),
             trace: None,
@@ -278,7 +288,7 @@ impl Job {
         }
     }
 
-    /// A task's `output` as clients see it: always an object (API.md), so a
+    /// A task's `output` as clients see it: always an object (the API contract), so a
     /// list is reported as `{key: list}`.
     pub fn task_output(&self, task: &Task) -> Option<Value> {
         if task.output.is_some() {

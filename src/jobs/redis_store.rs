@@ -10,6 +10,8 @@
 //!   creation), trimmed to the TTL window on every create
 //! - `jobs` sorted set of every job id, like a user's, for operator listings
 //! - `user:{<user>}:idem:<key>`: the job an idempotency key created (job TTL)
+//!
+//! User-supplied parts (`<user>`, `<key>`) go through `key_part`.
 //! - `deadlines` sorted set: parked jobs by approval deadline (ms)
 //! - `events` pub/sub channel: every event, as `job\nid\nkind\ndata`, and a
 //!   bare `job` for a write without events (watchers wake on every write)
@@ -145,7 +147,7 @@ impl Keys {
         format!("{}job:{{{id}}}:events", self.prefix)
     }
     fn user(&self, user: &str) -> String {
-        format!("{}user:{{{user}}}:jobs", self.prefix)
+        format!("{}user:{{{}}}:jobs", self.prefix, key_part(user))
     }
     fn all_jobs(&self) -> String {
         format!("{}jobs", self.prefix)
@@ -154,7 +156,12 @@ impl Keys {
         format!("{}queue", self.prefix)
     }
     fn idempotency(&self, user: &str, key: &str) -> String {
-        format!("{}user:{{{user}}}:idem:{key}", self.prefix)
+        format!(
+            "{}user:{{{}}}:idem:{}",
+            self.prefix,
+            key_part(user),
+            key_part(key)
+        )
     }
     fn deadlines(&self) -> String {
         format!("{}deadlines", self.prefix)
@@ -162,6 +169,29 @@ impl Keys {
     fn channel(&self) -> String {
         format!("{}events", self.prefix)
     }
+}
+
+/// A user-supplied part of a key (a user id, an idempotency key, a client
+/// name), percent-encoded wherever it could end a hash tag or a segment:
+/// `{`, `}`, `:`, `%`, space and controls. Injective, so no two inputs name
+/// the same key, and ordinary ids (`user-123`) are unchanged.
+pub fn key_part(raw: &str) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| matches!(c, '{' | '}' | ':' | '%' | ' ') || c.is_control();
+    if !raw.contains(special) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let mut encoded = String::with_capacity(raw.len() + 8);
+    for c in raw.chars() {
+        if special(c) {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            encoded.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(encoded)
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -466,11 +496,49 @@ impl Drop for RedisStore {
 /// States at least this large (a finished plan) are deflated.
 const COMPRESS_ABOVE: usize = 4096;
 
+/// serde_json's recursion limit when reading.
+const READABLE_DEPTH: usize = 128;
+
+/// The deepest bracket nesting of serialised JSON, skipping strings.
+fn nesting(json: &[u8]) -> usize {
+    let (mut level, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                level += 1;
+                deepest = deepest.max(level);
+            }
+            b'}' | b']' => level = level.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// The job as stored: deflated JSON. A finished job's state is mostly its
 /// plan, which deflates about 4×, and Redis memory per job is what bounds
 /// how many jobs one Redis keeps for a day.
 fn encode_state(job: &Job) -> Result<Vec<u8>, StoreError> {
     let json = serde_json::to_vec(job).map_err(corrupt)?;
+    // serde_json writes any depth but reads at most 128 levels: a state
+    // the reader would refuse is never written (the job would answer 500
+    // until it expired, and its queue entry would be redelivered forever).
+    if nesting(&json) >= READABLE_DEPTH {
+        return Err(corrupt(format!(
+            "job {} nests deeper than {READABLE_DEPTH} levels; not written",
+            job.id
+        )));
+    }
     // A small state (a job in progress) is not worth an encoder per write.
     if json.len() < COMPRESS_ABOVE {
         return Ok(json);
@@ -834,7 +902,16 @@ impl JobStore for RedisStore {
         id: Uuid,
         after: Option<EventId>,
     ) -> Result<Vec<Event>, StoreError> {
-        let start = after.map_or_else(|| "-".to_string(), |a| format!("({a}"));
+        // The first id after `after`, inclusive: Redis refuses `(` before
+        // the largest id, and a client may send any id.
+        let start = match after {
+            None => "-".to_string(),
+            Some(a) => match (a.seq.checked_add(1), a.ms.checked_add(1)) {
+                (Some(seq), _) => format!("{}-{seq}", a.ms),
+                (None, Some(ms)) => format!("{ms}-0"),
+                (None, None) => return Ok(Vec::new()),
+            },
+        };
         let key = self.keys.events(id);
         let mut conn = self.conn.clone();
         let entries: Vec<(String, Vec<String>)> = self
@@ -1004,7 +1081,7 @@ impl RateLimiter for RedisStore {
         client: &str,
         window: Duration,
     ) -> Result<(u64, Duration), StoreError> {
-        let key = format!("{}rate:{client}", self.keys.prefix);
+        let key = format!("{}rate:{}", self.keys.prefix, key_part(client));
         let mut conn = self.conn.clone();
         let window_ms = window.as_millis() as u64;
         // INCR then a TTL only on the first hit: a fixed window per client.
@@ -1045,5 +1122,31 @@ impl StoreHealth for RedisStore {
 
     fn backend(&self) -> &'static str {
         "redis"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_parts_cannot_close_a_hash_tag_or_collide() {
+        assert_eq!(key_part("user-123"), "user-123");
+        assert_eq!(key_part("a}:idem:y"), "a%7D%3Aidem%3Ay");
+        assert_ne!(key_part("a%7D"), key_part("a}"));
+        let keys = Keys {
+            prefix: "p:".into(),
+        };
+        assert_ne!(
+            keys.idempotency("a}:idem:y", "x"),
+            keys.idempotency("a", "y}:jobs")
+        );
+        assert_ne!(keys.idempotency("a", "y}:jobs"), keys.user("a}:idem:y"));
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings() {
+        assert_eq!(nesting(br#"{"a":[1,{"b":"[[[{"}]}"#), 3);
+        assert_eq!(nesting(br#"{"a":"\"}"#), 1);
     }
 }

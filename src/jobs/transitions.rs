@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::model::{
-    Approval, ApprovalDecision, EventKind, Feedback, Job, JobError, JobStatus, NewEvent, Stage,
-    TraceRef,
+    Approval, ApprovalDecision, EventKind, FEEDBACK_KEPT, Feedback, Job, JobError, JobStatus,
+    NewEvent, Stage, TraceRef,
 };
 use super::store::{Change, Deadline, Refusal};
 
@@ -259,10 +259,15 @@ pub fn clear_deadline(_job: &mut Job) -> Result<Change, Refusal> {
     })
 }
 
-/// Keeps feedback with the job, whatever its status. No event: feedback is
-/// not progress.
+/// Keeps feedback with the job, whatever its status: the latest
+/// `FEEDBACK_KEPT` entries, and the count of all. No event: feedback is not
+/// progress.
 pub fn add_feedback(job: &mut Job, feedback: Feedback) -> Result<Change, Refusal> {
+    // Jobs stored before the count existed count what they kept.
+    job.feedback_count = job.feedback_count.max(job.feedback.len() as u64) + 1;
     job.feedback.push(feedback);
+    let excess = job.feedback.len().saturating_sub(FEEDBACK_KEPT);
+    job.feedback.drain(..excess);
     Ok(Change::none())
 }
 
@@ -270,6 +275,25 @@ pub fn add_feedback(job: &mut Job, feedback: Feedback) -> Result<Change, Refusal
 mod tests {
     use super::*;
     use crate::jobs::model::{Approval, JobRequest, WorkflowMode};
+
+    #[test]
+    fn feedback_keeps_the_latest_fifty_and_counts_all() {
+        let mut job = Job::new("u".into(), WorkflowMode::Reactive, JobRequest::default());
+        for rating in 0..60u8 {
+            let feedback = Feedback {
+                rating: rating % 5 + 1,
+                comment: Some(format!("#{rating}")),
+                helpful_aspects: None,
+                improvement_areas: None,
+                submitted_at: Utc::now(),
+            };
+            add_feedback(&mut job, feedback).unwrap();
+        }
+        assert_eq!(job.feedback.len(), FEEDBACK_KEPT);
+        assert_eq!(job.feedback_count, 60);
+        assert_eq!(job.feedback[0].comment.as_deref(), Some("#10"));
+        assert_eq!(job.feedback[49].comment.as_deref(), Some("#59"));
+    }
 
     fn paused_job() -> Job {
         let mut job = Job::new("u".into(), WorkflowMode::Reactive, JobRequest::default());

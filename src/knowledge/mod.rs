@@ -23,8 +23,8 @@ pub use geo::great_circle_km;
 pub use inspiration::{Candidate, good_weather, rank_destinations, strong_categories};
 pub use intake::ATTRACTION_CATEGORIES;
 pub use intake::{
-    BudgetSource, IntakeError, TripRequest, Wish, convert_currency, known_currencies, normalize,
-    parse_trip_request, recognises_place, require_curated,
+    BudgetSource, IntakeError, TripRequest, Wish, constraint_problems, convert_currency,
+    known_currencies, normalize, parse_trip_request, recognises_place, require_curated,
 };
 pub use itinerary::{DayPlan, PlannedActivity, plan_days};
 

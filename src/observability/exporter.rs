@@ -1,7 +1,7 @@
 //! The exporter: producers push records to a bounded outbox without ever
 //! waiting; one background task merges them and sends them in batches.
 //!
-//! Two rules come from the Opik backend and SDK (`opik.md` §3, §8):
+//! Two rules come from the Opik backend and SDK (batch ingestion and ids):
 //! - A batch never carries one trace or span id twice: the backend refuses
 //!   such a batch whole (422 `Duplicate trace id`). Held records are keyed
 //!   by id and a newer record (by `last_updated_at`) replaces the one held,

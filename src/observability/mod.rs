@@ -198,7 +198,7 @@ impl Tracer {
 
 /// The link the SDK prints (`url_helpers.get_project_url_by_trace_id`):
 /// Opik's redirect endpoint, which finds the trace's workspace and project
-/// itself and answers 303 to the UI (`opik.md` §6). Both the endpoint and
+/// itself and answers 303 to the UI (Opik's redirect endpoint). Both the endpoint and
 /// `path` (base64 of the API base, URL-quoted like Python's
 /// `quote(safe=":/&?=")`) use the UI's `…/api`, the one base the redirect
 /// can turn back into the UI's address and a browser can reach.

@@ -1,4 +1,4 @@
-//! Opik's REST API, as `docs/opik.md` describes it: the records it accepts
+//! Opik's REST API, as Opik's REST API documents it: the records it accepts
 //! and a client that sends them with the SDK's headers. The exporter task
 //! (`exporter.rs`) decides when and what to send.
 

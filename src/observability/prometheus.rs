@@ -25,6 +25,7 @@ pub fn handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
             }
+            register_series();
             let upkeep = handle.clone();
             tokio::spawn(async move {
                 loop {
@@ -35,4 +36,41 @@ pub fn handle() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+/// Every series the service exports, at zero, so dashboards and alerts
+/// (`rate(...)`, absence checks) work before first use. Gauges are moved by
+/// zero, not set: the recorder is process-wide.
+fn register_series() {
+    for mode in ["reactive", "proactive"] {
+        metrics::counter!("lotara_jobs_created_total", "mode" => mode).increment(0);
+    }
+    for outcome in ["ok", "rejected", "failed"] {
+        metrics::counter!("lotara_llm_calls_total", "outcome" => outcome).increment(0);
+    }
+    for task in ["price_check", "calendar_check", "budget_check"] {
+        metrics::counter!("lotara_monitor_runs_total", "task" => task).increment(0);
+    }
+    for trigger in ["price_drop", "calendar_gap", "budget_surplus"] {
+        metrics::counter!("lotara_suggestions_total", "trigger" => trigger).increment(0);
+    }
+    for reason in ["queue_full", "stopped", "rejected", "send_failed"] {
+        metrics::counter!("lotara_opik_dropped_items_total", "reason" => reason).increment(0);
+    }
+    for name in [
+        "lotara_llm_tokens_total",
+        "lotara_feedback_total",
+        "lotara_opik_sent_items_total",
+        "lotara_opik_outages_total",
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for name in [
+        "lotara_sse_streams_open",
+        "lotara_hub_subscribers",
+        "lotara_queue_depth",
+        "lotara_opik_unsent_items",
+    ] {
+        metrics::gauge!(name).increment(0.0);
+    }
 }

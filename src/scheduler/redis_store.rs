@@ -3,7 +3,7 @@
 //! Layout (prefix `REDIS_KEY_PREFIX`):
 //! - `watchlist:{<id>}` hash: `state` (the watchlist as JSON), `v` (version)
 //! - `watchlist:{<id>}:prices` hash: route key → last seen price (JSON)
-//! - `user:{<user>}:watchlists` set of ids; `watchlists:<kind>` set of ids
+//! - `user:{<user>}:watchlists` set of ids (`<user>` through `key_part`); `watchlists:<kind>` set of ids
 //! - `lock:<task>:<fire unix seconds>` string, SET NX PX: one firing's claim
 //! - `suggested:{<id>}:<finding>` string, SET NX PX: a suggestion's cooldown
 //!
@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::store::{Edit, SeenPrice, UpdateError, WatchStoreError, WatchlistStore};
 use super::watchlist::{WatchKind, Watchlist};
+use crate::jobs::key_part;
 
 /// Bounds pathological contention on one watchlist; each round one writer wins.
 const MAX_CONFLICT_RETRIES: usize = 100;
@@ -70,7 +71,7 @@ impl Keys {
         format!("{}watchlist:{{{id}}}:prices", self.prefix)
     }
     fn user(&self, user: &str) -> String {
-        format!("{}user:{{{user}}}:watchlists", self.prefix)
+        format!("{}user:{{{}}}:watchlists", self.prefix, key_part(user))
     }
     fn kind(&self, kind: WatchKind) -> String {
         format!("{}watchlists:{kind}", self.prefix)
@@ -79,7 +80,7 @@ impl Keys {
         format!("{}lock:{task}:{}", self.prefix, fire_time.timestamp())
     }
     fn suggested(&self, id: Uuid, finding: &str) -> String {
-        format!("{}suggested:{{{id}}}:{finding}", self.prefix)
+        format!("{}suggested:{{{id}}}:{}", self.prefix, key_part(finding))
     }
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ErrorResponse, FieldError};
-use super::json::Valid;
+use super::json::{self, Valid};
 use crate::jobs::{self, Job, JobRequest, WorkflowMode, transitions};
 
 mod read;
@@ -211,7 +211,7 @@ fn wait_param(
     }
 }
 
-/// A user's jobs, newest first (beyond the original).
+/// A user's jobs, newest first.
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
     params(
         ("user_id" = String, Query, description = "Whose jobs"),
@@ -232,13 +232,17 @@ pub async fn list_jobs(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let mut errors = Vec::new();
-    let user_id = params
-        .get("user_id")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty());
-    if user_id.is_none() {
-        errors.push(FieldError::query("user_id", "Field required"));
-    }
+    let user_id = match params.get("user_id").map(|s| json::user_id(s)) {
+        None => {
+            errors.push(FieldError::query("user_id", "Field required"));
+            None
+        }
+        Some(Err(reason)) => {
+            errors.push(FieldError::query("user_id", reason));
+            None
+        }
+        Some(Ok(id)) => Some(id),
+    };
     let limit = match params.get("limit").map(|s| s.parse::<usize>()) {
         None => 20,
         Some(Ok(n)) if (1..=100).contains(&n) => n,
@@ -270,11 +274,11 @@ pub async fn list_jobs(
     };
     state
         .reads
-        .page(state.store.as_ref(), user_id, limit, cursor, &headers)
+        .page(state.store.as_ref(), &user_id, limit, cursor, &headers)
         .await
 }
 
-/// Cancel a job that has not finished (beyond the original).
+/// Cancel a job that has not finished.
 #[utoipa::path(post, path = "/v1/jobs/{job_id}/cancel", tag = "jobs",
     params(("job_id" = String, Path, description = "The job id")),
     responses(

@@ -1,5 +1,5 @@
 //! Wire types of jobs (plan, suggest, status, list, cancel): the contract of
-//! API.md. Requests parse themselves from JSON (see `json::FromJson`);
+//! INTEGRATION.md. Requests parse themselves from JSON (see `json::FromJson`);
 //! responses convert from the job model.
 
 use serde::Serialize;
@@ -30,10 +30,12 @@ pub struct PlanRequest {
 }
 
 /// Checks the known constraint keys; unknown ones pass through untouched.
+/// The types are checked here, the values by the planner's own rules, so a
+/// request the door accepts does not fail later as a job on them.
 fn check_constraints(constraints: &Map<String, Value>, errors: &mut Vec<FieldError>) {
     let mut f = Fields::nested(constraints, "constraints");
     f.number("budget_usd", 0.0);
-    f.integer("duration_days", false, 1, 60);
+    f.integer("duration_days", false, 1, 30);
     f.strings("interests", 30, 100);
     f.string("departure_city", false, 100);
     f.string("destination", false, 200);
@@ -44,14 +46,19 @@ fn check_constraints(constraints: &Map<String, Value>, errors: &mut Vec<FieldErr
     {
         f.fail("start_date", "Must be a date in YYYY-MM-DD form");
     }
-
+    if f.errors.is_empty() {
+        let today = chrono::Utc::now().date_naive();
+        for (field, problem) in crate::knowledge::constraint_problems(constraints, today) {
+            f.fail(field, problem);
+        }
+    }
     errors.extend(f.errors);
 }
 
 impl FromJson for PlanRequest {
     fn from_json(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
         let mut f = Fields::new(body);
-        let user_id = f.string("user_id", true, 200);
+        let user_id = f.user_id("user_id");
         let query = f.string("query", true, 2000);
         let constraints = f.object("constraints", false).unwrap_or_default();
         let session_id = f.string("session_id", false, 200);
@@ -87,7 +94,7 @@ pub struct SuggestRequest {
 impl FromJson for SuggestRequest {
     fn from_json(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
         let mut f = Fields::new(body);
-        let user_id = f.string("user_id", true, 200);
+        let user_id = f.user_id("user_id");
         let trigger_type = f.string("trigger_type", true, 100);
         let context = f.object("context", true);
         let constraints = f.object("constraints", false);
@@ -168,7 +175,7 @@ impl TaskInfo {
     }
 }
 
-/// Beyond the original: the pending or decided approval of a job.
+/// The pending or decided approval of a job.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApprovalInfo {
     pub requested_at: Timestamp,

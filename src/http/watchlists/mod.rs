@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ErrorResponse, FieldError};
-use super::json::Valid;
+use super::json::{self, Valid};
 use crate::scheduler::{WatchSpec, Watchlist};
 
 mod wire;
@@ -32,7 +32,7 @@ async fn respond(state: &AppState, watchlist: &Watchlist) -> Result<WatchlistRes
     Ok(WatchlistResponse::new(watchlist, &prices))
 }
 
-/// Watch fares, a calendar or a budget for a user (beyond the original).
+/// Watch fares, a calendar or a budget for a user.
 #[utoipa::path(post, path = "/v1/watchlists", tag = "watchlists", request_body = WatchlistRequest,
     responses(
         (status = 201, description = "Watchlist created", body = WatchlistResponse),
@@ -68,17 +68,21 @@ pub async fn list_watchlists(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<WatchlistListResponse>, ApiError> {
-    let Some(user_id) = params
-        .get("user_id")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-    else {
-        return Err(ApiError::Validation(vec![FieldError::query(
-            "user_id",
-            "Field required",
-        )]));
+    let user_id = match params.get("user_id").map(|s| json::user_id(s)) {
+        Some(Ok(id)) => id,
+        Some(Err(reason)) => {
+            return Err(ApiError::Validation(vec![FieldError::query(
+                "user_id", reason,
+            )]));
+        }
+        None => {
+            return Err(ApiError::Validation(vec![FieldError::query(
+                "user_id",
+                "Field required",
+            )]));
+        }
     };
-    let list = state.scheduler.watchlists().list_user(user_id).await?;
+    let list = state.scheduler.watchlists().list_user(&user_id).await?;
     let mut watchlists = Vec::with_capacity(list.len());
     for watchlist in &list {
         watchlists.push(respond(&state, watchlist).await?);

@@ -1,4 +1,4 @@
-//! Wire types of watchlists: the contract of API.md. Requests parse
+//! Wire types of watchlists: the contract of INTEGRATION.md. Requests parse
 //! themselves from JSON (see `json::FromJson`), each field spelled once: the
 //! reader reports every key it was not asked for as unknown.
 
@@ -97,7 +97,7 @@ pub struct NewWatchlist {
 impl FromJson for NewWatchlist {
     fn from_json(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
         let mut f = Fields::new(body);
-        let user_id = f.string("user_id", true, 200);
+        let user_id = f.user_id("user_id");
         let kind = f.string("kind", true, 20).and_then(|k| match k.parse() {
             Ok(kind) => Some(kind),
             Err(reason) => {

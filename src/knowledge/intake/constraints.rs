@@ -80,6 +80,51 @@ pub(super) fn apply_constraints(
     Ok(())
 }
 
+/// The planner's own checks of single scalar constraints (`budget_usd`,
+/// `duration_days`, `travelers`, `start_date`), so the HTTP door refuses
+/// exactly what a job would later fail on: each bad field with its problem.
+pub fn constraint_problems(
+    constraints: &Map<String, Value>,
+    today: NaiveDate,
+) -> Vec<(&'static str, String)> {
+    let field = |name: &str| constraints.get(name).filter(|v| !v.is_null());
+    let mut problems = Vec::new();
+    let mut note = |result: Result<(), IntakeError>| {
+        if let Err(IntakeError::InvalidConstraint { field, problem }) = result {
+            problems.push((field, problem));
+        }
+    };
+    if let Some(value) = field("budget_usd") {
+        note(constraint_budget(value).map(drop));
+    }
+    if let Some(value) = field("duration_days") {
+        note(
+            whole_number(
+                value,
+                "duration_days",
+                MAX_DAYS,
+                "days from 1 to 30, e.g. 7",
+            )
+            .map(drop),
+        );
+    }
+    if let Some(value) = field("travelers") {
+        note(
+            whole_number(
+                value,
+                "travelers",
+                MAX_TRAVELERS,
+                "people from 1 to 50, e.g. 2",
+            )
+            .map(drop),
+        );
+    }
+    if let Some(value) = field("start_date") {
+        note(constraint_date(value, today).map(drop));
+    }
+    problems
+}
+
 fn invalid(field: &'static str, problem: String) -> IntakeError {
     IntakeError::InvalidConstraint { field, problem }
 }

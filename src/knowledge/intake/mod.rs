@@ -12,6 +12,8 @@
 //! Structured constraints win over anything read from the text.
 
 mod constraints;
+
+pub use constraints::constraint_problems;
 mod dates;
 mod duration;
 mod interests;
