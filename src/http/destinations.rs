@@ -1,4 +1,4 @@
-//! The curated destinations (beyond the original): what the planner can plan, with
+//! The curated destinations: what the planner can plan, with
 //! their key facts, so the product can offer choices. Filters by region, country,
 //! interest and a month with good weather; paged by id.
 
@@ -53,7 +53,7 @@ pub struct DestinationList {
     pub total: usize,
 }
 
-/// Curated destinations, by id, filtered (beyond the original).
+/// Curated destinations, by id, filtered.
 #[utoipa::path(get, path = "/v1/destinations", tag = "destinations",
     params(
         ("region" = Option<String>, Query, description = "A region (\"Southeast Asia\", \"Europe\") or a continent (\"Asia\"), in any of the languages the planner reads"),
