@@ -338,20 +338,7 @@ pub(crate) fn normalize_name(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const CATEGORIES: [&str; 12] = [
-        "culture",
-        "history",
-        "food",
-        "nature",
-        "adventure",
-        "beach",
-        "nightlife",
-        "shopping",
-        "art",
-        "relaxation",
-        "family",
-        "architecture",
-    ];
+    use crate::knowledge::ATTRACTION_CATEGORIES as CATEGORIES;
 
     #[test]
     fn bundled_data_parses() {

@@ -13,6 +13,7 @@ use super::dataset::{Destination, Tier, destinations, find_airport};
 use super::fares::estimate_fare_usd;
 use super::geo::great_circle_km;
 use super::intake::TripRequest;
+use super::pretrip::MONTH_NAMES;
 
 /// Rough cruising speed plus an hour for take-off and landing.
 const KM_PER_FLIGHT_HOUR: f64 = 750.0;
@@ -252,21 +253,6 @@ fn estimate(req: &TripRequest, d: &Destination, today: NaiveDate) -> (f64, Optio
     };
     (lodging + food + transport + sights + flights, hours)
 }
-
-const MONTH_NAMES: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 fn why(req: &TripRequest, d: &Destination, month: u32, total: f64, hours: Option<f64>) -> String {
     let mut parts: Vec<String> = Vec::new();

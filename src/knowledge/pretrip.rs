@@ -9,7 +9,7 @@ use super::dataset::{ClimateMonth, Destination};
 use super::intake::TripRequest;
 use super::itinerary::split_stays;
 
-const MONTH_NAMES: [&str; 12] = [
+pub(crate) const MONTH_NAMES: [&str; 12] = [
     "January",
     "February",
     "March",
