@@ -696,177 +696,205 @@ fn next_weekday(from: NaiveDate, weekday: Weekday) -> NaiveDate {
         .unwrap_or(from)
 }
 
-/// Holidays and seasons: Tết, Christmas, New Year, Easter, summer, …
+/// Holidays and seasons: Tết, Christmas, New Year, Easter, Thanksgiving, carnival,
+/// fixed days, summer, …
 fn holiday_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
-    const TET: &[&str] = &[
-        "tet",
-        "tet nguyen dan",
-        "tet am lich",
-        "lunar new year",
-        "chinese new year",
-        "seollal",
-    ];
-    const CHRISTMAS: &[&str] = &[
-        "christmas",
-        "xmas",
-        "giang sinh",
-        "noel",
-        "navidad",
-        "weihnachten",
-        "natal",
-        "natale",
-    ];
-    const NEW_YEAR: &[&str] = &[
-        "new year",
-        "new years",
-        "new year s",
-        "nye",
-        "tet duong lich",
-        "nouvel an",
-        "reveillon",
-        "ano nuevo",
-        "silvester",
-        "capodanno",
-    ];
-    const EASTER: &[&str] = &[
-        "easter",
-        "paques",
-        "semana santa",
-        "pascua",
-        "ostern",
-        "pascoa",
-        "pasqua",
-        "paskah",
-    ];
-    const SEASONS: &[(&str, u32)] = &[
-        ("summer", 7),
-        ("he", 7),
-        ("mua he", 7),
-        ("nghi he", 6),
-        ("ete", 7),
-        ("verano", 7),
-        ("sommer", 7),
-        ("estate", 7),
-        ("winter", 1),
-        ("mua dong", 1),
-        ("hiver", 1),
-        ("invierno", 1),
-        ("spring break", 3),
-        ("spring", 4),
-        ("mua xuan", 3),
-        ("printemps", 4),
-        ("primavera", 4),
-        ("fruhling", 4),
-        ("autumn", 10),
-        ("fall", 10),
-        ("mua thu", 10),
-        ("automne", 10),
-        ("otono", 10),
-        ("herbst", 10),
-        ("golden week", 4),
-        ("cherry blossom", 4),
-        ("cherry blossoms", 4),
-        ("sakura", 4),
-    ];
-    let window = |start: NaiveDate, len: usize, month_only: bool| When {
+    lunar_new_year_at(tokens, i, today)
+        .or_else(|| yearly_at(tokens, i, today))
+        .or_else(|| movable_feast_at(tokens, i, today))
+        .or_else(|| season_at(tokens, i, today))
+}
+
+const TET: &[&str] = &[
+    "tet",
+    "tet nguyen dan",
+    "tet am lich",
+    "lunar new year",
+    "chinese new year",
+    "seollal",
+];
+
+const CHRISTMAS: &[&str] = &[
+    "christmas",
+    "xmas",
+    "giang sinh",
+    "noel",
+    "navidad",
+    "weihnachten",
+    "natal",
+    "natale",
+];
+
+const NEW_YEAR: &[&str] = &[
+    "new year",
+    "new years",
+    "new year s",
+    "nye",
+    "tet duong lich",
+    "nouvel an",
+    "reveillon",
+    "ano nuevo",
+    "silvester",
+    "capodanno",
+];
+
+const EASTER: &[&str] = &[
+    "easter",
+    "paques",
+    "semana santa",
+    "pascua",
+    "ostern",
+    "pascoa",
+    "pasqua",
+    "paskah",
+];
+
+const SEASONS: &[(&str, u32)] = &[
+    ("summer", 7),
+    ("he", 7),
+    ("mua he", 7),
+    ("nghi he", 6),
+    ("ete", 7),
+    ("verano", 7),
+    ("sommer", 7),
+    ("estate", 7),
+    ("winter", 1),
+    ("mua dong", 1),
+    ("hiver", 1),
+    ("invierno", 1),
+    ("spring break", 3),
+    ("spring", 4),
+    ("mua xuan", 3),
+    ("printemps", 4),
+    ("primavera", 4),
+    ("fruhling", 4),
+    ("autumn", 10),
+    ("fall", 10),
+    ("mua thu", 10),
+    ("automne", 10),
+    ("otono", 10),
+    ("herbst", 10),
+    ("golden week", 4),
+    ("cherry blossom", 4),
+    ("cherry blossoms", 4),
+    ("sakura", 4),
+];
+
+const THANKSGIVING: &[&str] = &["thanksgiving", "le tan on"];
+
+const CARNIVAL: &[&str] = &[
+    "mardi gras",
+    "carnival",
+    "carnaval",
+    "carnevale",
+    "fasching",
+    "karneval",
+];
+
+const FIXED_DAYS: &[(&str, u32, u32)] = &[
+    ("st patrick s day", 3, 17),
+    ("st patricks day", 3, 17),
+    ("saint patrick s day", 3, 17),
+    ("st paddy s day", 3, 17),
+    ("valentine s day", 2, 14),
+    ("valentines day", 2, 14),
+    ("valentine", 2, 14),
+    ("halloween", 10, 31),
+    ("songkran", 4, 13),
+    ("oktoberfest", 9, 19),
+    ("quoc khanh", 9, 1),
+    ("independence day", 7, 4),
+    ("bastille day", 7, 14),
+];
+
+/// A holiday starting at `start`, read from the `len` tokens at `i`.
+fn holiday(i: usize, len: usize, start: NaiveDate, month_only: bool) -> When {
+    When {
         start,
         end: None,
         month_only,
         spans: one(i..i + len),
         conflict: None,
-    };
-    if let Some(len) = match_at(tokens, i, TET) {
-        // Travel over Tết starts the day before the first day of the new year.
-        let start = LUNAR_NEW_YEAR
-            .iter()
-            .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d))
-            .map(|d| d.pred_opt().unwrap_or(d))
-            .find(|d| *d >= today)?;
-        return Some(window(start, len, false));
     }
+}
+
+/// Travel over Tết starts the day before the first day of the new year.
+fn lunar_new_year_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
+    let len = match_at(tokens, i, TET)?;
+    let start = LUNAR_NEW_YEAR
+        .iter()
+        .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d))
+        .map(|d| d.pred_opt().unwrap_or(d))
+        .find(|d| *d >= today)?;
+    Some(holiday(i, len, start, false))
+}
+
+/// Holidays on the same date every year: Christmas, New Year, St Patrick's Day, …
+/// ("new year" right after "Chinese"/"lunar" was taken by the lunar new year).
+fn yearly_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
     if let Some(len) = match_at(tokens, i, CHRISTMAS) {
-        return Some(window(next_occurrence(today, 12, 23, None)?, len, false));
-    }
-    if let Some(len) = match_at(tokens, i, NEW_YEAR) {
-        // "new year" right after "Chinese"/"lunar" was taken by TET above.
-        return Some(window(next_occurrence(today, 12, 30, None)?, len, false));
-    }
-    if let Some(len) = match_at(tokens, i, EASTER) {
-        let mut year = today.year();
-        loop {
-            let good_friday = easter_sunday(year)?.checked_sub_days(Days::new(2))?;
-            if good_friday >= today {
-                return Some(window(good_friday, len, false));
-            }
-            year += 1;
-        }
-    }
-    const THANKSGIVING: &[&str] = &["thanksgiving", "le tan on"];
-    if let Some(len) = match_at(tokens, i, THANKSGIVING) {
-        let mut year = today.year();
-        loop {
-            // The fourth Thursday of November; trips leave the day before.
-            let first = NaiveDate::from_ymd_opt(year, 11, 1)?;
-            let thursday = next_weekday(first, Weekday::Thu).checked_add_days(Days::new(21))?;
-            let start = thursday.pred_opt()?;
-            if start >= today {
-                return Some(window(start, len, false));
-            }
-            year += 1;
-        }
-    }
-    const CARNIVAL: &[&str] = &[
-        "mardi gras",
-        "carnival",
-        "carnaval",
-        "carnevale",
-        "fasching",
-        "karneval",
-    ];
-    if let Some(len) = match_at(tokens, i, CARNIVAL) {
-        let mut year = today.year();
-        loop {
-            // Shrove Tuesday, 47 days before Easter; the festivities start the Saturday before.
-            let tuesday = easter_sunday(year)?.checked_sub_days(Days::new(47))?;
-            let start = tuesday.checked_sub_days(Days::new(3))?;
-            if start >= today {
-                return Some(window(start, len, false));
-            }
-            year += 1;
-        }
-    }
-    const FIXED_DAYS: &[(&str, u32, u32)] = &[
-        ("st patrick s day", 3, 17),
-        ("st patricks day", 3, 17),
-        ("saint patrick s day", 3, 17),
-        ("st paddy s day", 3, 17),
-        ("valentine s day", 2, 14),
-        ("valentines day", 2, 14),
-        ("valentine", 2, 14),
-        ("halloween", 10, 31),
-        ("songkran", 4, 13),
-        ("oktoberfest", 9, 19),
-        ("quoc khanh", 9, 1),
-        ("independence day", 7, 4),
-        ("bastille day", 7, 14),
-    ];
-    let fixed: Vec<&str> = FIXED_DAYS.iter().map(|(n, _, _)| *n).collect();
-    if let Some(len) = match_at(tokens, i, &fixed) {
-        let phrase = tokens.phrase(i, len)?;
-        let (_, month, day) = FIXED_DAYS.iter().find(|(n, _, _)| *n == phrase)?;
-        return Some(window(
-            next_occurrence(today, *month, *day, None)?,
+        return Some(holiday(
+            i,
             len,
+            next_occurrence(today, 12, 23, None)?,
             false,
         ));
     }
+    if let Some(len) = match_at(tokens, i, NEW_YEAR) {
+        return Some(holiday(
+            i,
+            len,
+            next_occurrence(today, 12, 30, None)?,
+            false,
+        ));
+    }
+    let fixed: Vec<&str> = FIXED_DAYS.iter().map(|(n, _, _)| *n).collect();
+    let len = match_at(tokens, i, &fixed)?;
+    let phrase = tokens.phrase(i, len)?;
+    let (_, month, day) = FIXED_DAYS.iter().find(|(n, _, _)| *n == phrase)?;
+    Some(holiday(
+        i,
+        len,
+        next_occurrence(today, *month, *day, None)?,
+        false,
+    ))
+}
+
+/// Feasts that move with the year: Easter (trips leave on Good Friday),
+/// Thanksgiving (the Wednesday before the fourth Thursday of November) and
+/// carnival (the Saturday before Shrove Tuesday, 47 days before Easter).
+fn movable_feast_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
+    type Rule = fn(i32) -> Option<NaiveDate>;
+    let rules: [(&[&str], Rule); 3] = [
+        (EASTER, |year| {
+            easter_sunday(year)?.checked_sub_days(Days::new(2))
+        }),
+        (THANKSGIVING, |year| {
+            let first = NaiveDate::from_ymd_opt(year, 11, 1)?;
+            next_weekday(first, Weekday::Thu)
+                .checked_add_days(Days::new(21))?
+                .pred_opt()
+        }),
+        (CARNIVAL, |year| {
+            easter_sunday(year)?.checked_sub_days(Days::new(47 + 3))
+        }),
+    ];
+    let (len, rule) = rules
+        .iter()
+        .find_map(|(names, rule)| match_at(tokens, i, names).map(|len| (len, rule)))?;
+    let start = (today.year()..=today.year() + 1)
+        .filter_map(rule)
+        .find(|d| *d >= today)?;
+    Some(holiday(i, len, start, false))
+}
+
+/// Seasons, by the month they are usually taken in (northern hemisphere).
+fn season_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
     let names: Vec<&str> = SEASONS.iter().map(|(n, _)| *n).collect();
     let len = match_at(tokens, i, &names)?;
     let phrase = tokens.phrase(i, len)?;
     // "he" is also an English pronoun: only Vietnamese "hè" ("mùa hè", "hè này").
-    if phrase == "he"
-        && !matches!(tokens.list.get(i), Some(Token::Word { exact, .. }) if exact == "hè")
-    {
+    if phrase == "he" && tokens.exact(i) != Some("hè") {
         return None;
     }
     if phrase == "fall"
@@ -878,13 +906,14 @@ fn holiday_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
         return None;
     }
     let (_, month) = SEASONS.iter().find(|(n, _)| *n == phrase)?;
-    let day = if phrase == "spring break" {
+    let spring_break = phrase == "spring break";
+    let day = if spring_break {
         14
     } else {
         DEFAULT_DAY_OF_MONTH
     };
     let start = next_month_occurrence(today, *month, day, None)?;
-    Some(window(start, len, phrase != "spring break"))
+    Some(holiday(i, len, start, !spring_break))
 }
 
 /// First day of the lunar new year (Tết Nguyên Đán), Vietnam's calendar.
