@@ -557,96 +557,41 @@ fn month_part(tokens: &Tokens, i: usize) -> Option<u32> {
 /// "next month", "next week", "this weekend", "tomorrow", "in two weeks", in the
 /// languages we read.
 fn relative_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
-    const NEXT_MONTH: &[&str] = &[
-        "next month",
-        "thang sau",
-        "thang toi",
-        "mois prochain",
-        "le mois prochain",
-        "mes que viene",
-        "proximo mes",
-        "el mes que viene",
-        "el proximo mes",
-        "nachsten monat",
-        "naechsten monat",
-        "kommenden monat",
-        "bulan depan",
-        "proximo mes",
-        "mese prossimo",
-    ];
-    const NEXT_WEEK: &[&str] = &[
-        "next week",
-        "tuan sau",
-        "tuan toi",
-        "semaine prochaine",
-        "la semaine prochaine",
-        "proxima semana",
-        "la proxima semana",
-        "semana que viene",
-        "nachste woche",
-        "nachsten woche",
-        "minggu depan",
-        "settimana prossima",
-    ];
-    const THIS_WEEKEND: &[&str] = &[
-        "this weekend",
-        "cuoi tuan nay",
-        "ce week end",
-        "este fin de semana",
-        "dieses wochenende",
-        "akhir pekan ini",
-    ];
-    const NEXT_WEEKEND: &[&str] = &[
-        "next weekend",
-        "cuoi tuan sau",
-        "cuoi tuan toi",
-        "le week end prochain",
-        "el proximo fin de semana",
-        "nachstes wochenende",
-    ];
-    const TOMORROW: &[&str] = &[
-        "tomorrow", "ngay mai", "demain", "manana", "morgen", "besok",
-    ];
-    let span = |len: usize| one(i..i + len);
-    let when = |start: NaiveDate, len: usize, month_only: bool| When {
-        start,
-        end: None,
-        month_only,
-        spans: span(len),
-        conflict: None,
-    };
     if let Some(len) = match_at(tokens, i, NEXT_MONTH) {
         let next = today.checked_add_months(Months::new(1))?;
         let start = NaiveDate::from_ymd_opt(next.year(), next.month(), DEFAULT_DAY_OF_MONTH)?;
-        return Some(when(start, len, true));
+        return Some(found(i, len, start, true));
     }
-    const THIS_MONTH: &[&str] = &[
-        "this month",
-        "thang nay",
-        "ce mois",
-        "este mes",
-        "diesen monat",
-    ];
     if let Some(len) = match_at(tokens, i, THIS_MONTH) {
         let part = month_part(tokens, i).unwrap_or(DEFAULT_DAY_OF_MONTH);
         let start = next_month_occurrence(today, today.month(), part, None)?;
-        return Some(when(start, len, false));
+        return Some(found(i, len, start, false));
     }
     if let Some(len) = match_at(tokens, i, NEXT_WEEKEND) {
         let saturday = next_weekday(today, Weekday::Sat);
-        return Some(when(saturday.checked_add_days(Days::new(7))?, len, false));
+        return Some(found(
+            i,
+            len,
+            saturday.checked_add_days(Days::new(7))?,
+            false,
+        ));
     }
     if let Some(len) = match_at(tokens, i, THIS_WEEKEND) {
-        return Some(when(next_weekday(today, Weekday::Sat), len, false));
+        return Some(found(i, len, next_weekday(today, Weekday::Sat), false));
     }
     if let Some(len) = match_at(tokens, i, NEXT_WEEK) {
         let monday = next_weekday(today.checked_add_days(Days::new(1))?, Weekday::Mon);
-        return Some(when(monday, len, false));
+        return Some(found(i, len, monday, false));
     }
     if let Some(len) = match_at(tokens, i, TOMORROW) {
-        return Some(when(today.checked_add_days(Days::new(1))?, len, false));
+        return Some(found(i, len, today.checked_add_days(Days::new(1))?, false));
     }
-    // "in 2 weeks", "2 tuần nữa", "dans deux semaines", "en dos semanas", "in zwei Wochen"
+    offset_at(tokens, i, today)
+}
+
+/// "leaving in 2 weeks", "2 tuần nữa", "3 weeks from now", "dans deux semaines": a
+/// start some days, weeks or months ahead.
+fn offset_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
     let cue = match_at(tokens, i, &["in", "dans", "en", "within"]);
     let at = i + cue.unwrap_or(0);
     let (count, used) = super::numbers::count_at(tokens, at)?;
@@ -687,8 +632,71 @@ fn relative_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
     let start = today.checked_add_days(Days::new((count * days_per) as u64))?;
     let len = at + used + 1 - i
         + usize::from(matches!(tokens.word(at + used + 1), Some("nua" | "later")));
-    Some(when(start, len, false))
+    Some(found(i, len, start, false))
 }
+
+const NEXT_MONTH: &[&str] = &[
+    "next month",
+    "thang sau",
+    "thang toi",
+    "mois prochain",
+    "le mois prochain",
+    "mes que viene",
+    "proximo mes",
+    "el mes que viene",
+    "el proximo mes",
+    "nachsten monat",
+    "naechsten monat",
+    "kommenden monat",
+    "bulan depan",
+    "proximo mes",
+    "mese prossimo",
+];
+
+const NEXT_WEEK: &[&str] = &[
+    "next week",
+    "tuan sau",
+    "tuan toi",
+    "semaine prochaine",
+    "la semaine prochaine",
+    "proxima semana",
+    "la proxima semana",
+    "semana que viene",
+    "nachste woche",
+    "nachsten woche",
+    "minggu depan",
+    "settimana prossima",
+];
+
+const THIS_WEEKEND: &[&str] = &[
+    "this weekend",
+    "cuoi tuan nay",
+    "ce week end",
+    "este fin de semana",
+    "dieses wochenende",
+    "akhir pekan ini",
+];
+
+const NEXT_WEEKEND: &[&str] = &[
+    "next weekend",
+    "cuoi tuan sau",
+    "cuoi tuan toi",
+    "le week end prochain",
+    "el proximo fin de semana",
+    "nachstes wochenende",
+];
+
+const TOMORROW: &[&str] = &[
+    "tomorrow", "ngay mai", "demain", "manana", "morgen", "besok",
+];
+
+const THIS_MONTH: &[&str] = &[
+    "this month",
+    "thang nay",
+    "ce mois",
+    "este mes",
+    "diesen monat",
+];
 
 fn next_weekday(from: NaiveDate, weekday: Weekday) -> NaiveDate {
     let ahead = (7 + weekday.num_days_from_monday() - from.weekday().num_days_from_monday()) % 7;
@@ -807,8 +815,8 @@ const FIXED_DAYS: &[(&str, u32, u32)] = &[
     ("bastille day", 7, 14),
 ];
 
-/// A holiday starting at `start`, read from the `len` tokens at `i`.
-fn holiday(i: usize, len: usize, start: NaiveDate, month_only: bool) -> When {
+/// A date read from the `len` tokens at `i`.
+fn found(i: usize, len: usize, start: NaiveDate, month_only: bool) -> When {
     When {
         start,
         end: None,
@@ -826,33 +834,23 @@ fn lunar_new_year_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When
         .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d))
         .map(|d| d.pred_opt().unwrap_or(d))
         .find(|d| *d >= today)?;
-    Some(holiday(i, len, start, false))
+    Some(found(i, len, start, false))
 }
 
 /// Holidays on the same date every year: Christmas, New Year, St Patrick's Day, …
 /// ("new year" right after "Chinese"/"lunar" was taken by the lunar new year).
 fn yearly_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
     if let Some(len) = match_at(tokens, i, CHRISTMAS) {
-        return Some(holiday(
-            i,
-            len,
-            next_occurrence(today, 12, 23, None)?,
-            false,
-        ));
+        return Some(found(i, len, next_occurrence(today, 12, 23, None)?, false));
     }
     if let Some(len) = match_at(tokens, i, NEW_YEAR) {
-        return Some(holiday(
-            i,
-            len,
-            next_occurrence(today, 12, 30, None)?,
-            false,
-        ));
+        return Some(found(i, len, next_occurrence(today, 12, 30, None)?, false));
     }
     let fixed: Vec<&str> = FIXED_DAYS.iter().map(|(n, _, _)| *n).collect();
     let len = match_at(tokens, i, &fixed)?;
     let phrase = tokens.phrase(i, len)?;
     let (_, month, day) = FIXED_DAYS.iter().find(|(n, _, _)| *n == phrase)?;
-    Some(holiday(
+    Some(found(
         i,
         len,
         next_occurrence(today, *month, *day, None)?,
@@ -885,7 +883,7 @@ fn movable_feast_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When>
     let start = (today.year()..=today.year() + 1)
         .filter_map(rule)
         .find(|d| *d >= today)?;
-    Some(holiday(i, len, start, false))
+    Some(found(i, len, start, false))
 }
 
 /// Seasons, by the month they are usually taken in (northern hemisphere).
@@ -913,7 +911,7 @@ fn season_at(tokens: &Tokens, i: usize, today: NaiveDate) -> Option<When> {
         DEFAULT_DAY_OF_MONTH
     };
     let start = next_month_occurrence(today, *month, day, None)?;
-    Some(holiday(i, len, start, !spring_break))
+    Some(found(i, len, start, !spring_break))
 }
 
 /// First day of the lunar new year (Tết Nguyên Đán), Vietnam's calendar.
