@@ -556,12 +556,26 @@ fn assemble_stays(
             ..Stays::default()
         });
     }
+    let (per_stop, totals, per_stop_nights) =
+        tie_lengths(tokens, stops, &lengths, &order, stop_first);
+    stays_from(order, per_stop, &totals, per_stop_nights)
+}
+
+/// Which length belongs to which stop: per-stop days (in the order of `order`), the
+/// lengths that are the whole trip's, and whether the stops were counted in nights.
+fn tie_lengths(
+    tokens: &Tokens,
+    stops: &[Found],
+    lengths: &[Length],
+    order: &[String],
+    stop_first: bool,
+) -> (Vec<Option<u32>>, Vec<Length>, bool) {
     // (stop index, days, mention index) for each attached length.
     let mut attached: Vec<(usize, u32, usize)> = Vec::new();
     let mut per_stop_nights = false;
     let mut totals: Vec<Length> = Vec::new();
     let mut each: Option<u32> = None;
-    for length in &lengths {
+    for length in lengths {
         if distributive(tokens, length) {
             each = Some(length.days);
             continue;
@@ -624,6 +638,18 @@ fn assemble_stays(
             totals.clear();
         }
     }
+    (per_stop, totals, per_stop_nights)
+}
+
+/// The trip's stops and days from per-stop lengths and a stated total: missing stops
+/// share what is left (or get a default), and a total that the stops contradict is
+/// an error.
+fn stays_from(
+    order: Vec<String>,
+    per_stop: Vec<Option<u32>>,
+    totals: &[Length],
+    per_stop_nights: bool,
+) -> Result<Stays, IntakeError> {
     let total = totals.first().map(|l| l.days);
     let assigned: u32 = per_stop.iter().flatten().sum();
     if per_stop.iter().all(Option::is_none) {
