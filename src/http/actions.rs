@@ -17,10 +17,10 @@ use crate::jobs::{Feedback, Job, transitions};
 /// Approve or reject a plan paused for approval.
 #[utoipa::path(post, path = "/v1/approve", tag = "jobs", request_body = ApprovalRequest,
     responses(
-        (status = 200, body = MessageResponse, example = json!({"message": "Approval granted, workflow resuming"})),
+        (status = 200, description = "OK", body = MessageResponse, example = json!({"message": "Approval granted, workflow resuming"})),
         (status = 400, description = "Job is not awaiting approval", body = ErrorResponse),
-        (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse),
-        (status = 503, body = ErrorResponse)),
+        (status = 404, description = "Not found", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse),
+        (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn approve(
     State(state): State<AppState>,
@@ -50,9 +50,9 @@ pub async fn approve(
 /// Opik as the trace's `user_rating` score.
 #[utoipa::path(post, path = "/v1/feedback", tag = "jobs", request_body = FeedbackRequest,
     responses(
-        (status = 200, body = MessageResponse),
-        (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse),
-        (status = 503, body = ErrorResponse)),
+        (status = 200, description = "OK", body = MessageResponse),
+        (status = 404, description = "Not found", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse),
+        (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn submit_feedback(
     State(state): State<AppState>,

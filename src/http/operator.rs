@@ -51,7 +51,7 @@ pub struct OperatorJobList {
 }
 
 /// Jobs of every user, newest first, filtered.
-#[utoipa::path(get, path = "/v1/operator/jobs", tag = "operator",
+#[utoipa::path(get, path = "/v1/operator/jobs", tag = "operator", operation_id = "list_operator_jobs",
     params(
         ("status" = Option<JobStatus>, Query, description = "Only jobs in this status, e.g. `waiting_approval`"),
         ("mode" = Option<WorkflowMode>, Query, description = "`reactive` or `proactive`"),
@@ -61,9 +61,9 @@ pub struct OperatorJobList {
         ("limit" = Option<u32>, Query, description = "1–100, default 20"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
     responses(
-        (status = 200, body = OperatorJobList),
-        (status = 401, body = ErrorResponse),
-        (status = 422, body = ErrorResponse), (status = 503, body = ErrorResponse)),
+        (status = 200, description = "OK", body = OperatorJobList),
+        (status = 401, description = "Missing or wrong API key", body = ErrorResponse),
+        (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn list_jobs(
     State(state): State<AppState>,

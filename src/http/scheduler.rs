@@ -18,10 +18,10 @@ use crate::scheduler::{MonitorTask, RunReport};
 #[utoipa::path(post, path = "/v1/scheduler/{task}/run", tag = "scheduler",
     params(("task" = String, Path, description = "price_check, calendar_check or budget_check")),
     responses(
-        (status = 200, body = SchedulerRunResponse),
-        (status = 401, body = ErrorResponse),
+        (status = 200, description = "OK", body = SchedulerRunResponse),
+        (status = 401, description = "Missing or wrong API key", body = ErrorResponse),
         (status = 422, description = "Unknown task", body = ErrorResponse),
-        (status = 503, body = ErrorResponse)),
+        (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn run_task(
     State(state): State<AppState>,

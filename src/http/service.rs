@@ -18,7 +18,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1_000);
 
 /// Service name, version and where the docs are.
-#[utoipa::path(get, path = "/", tag = "service", responses((status = 200, body = RootResponse)))]
+#[utoipa::path(get, path = "/", tag = "service", responses((status = 200, description = "OK", body = RootResponse)))]
 pub async fn root() -> Json<RootResponse> {
     Json(RootResponse {
         message: "Travel Lotara AI Backend".into(),
@@ -68,7 +68,7 @@ async fn probe_opik(state: &AppState) -> String {
 /// Health of the service and each dependency; `degraded` when a configured
 /// one is unhealthy. The probes run at once, so the answer takes as long as
 /// the slowest, never their sum.
-#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = HealthResponse)))]
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "OK", body = HealthResponse)))]
 pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
     let (redis, opik, llm) =
         tokio::join!(probe_store(&state), probe_opik(&state), probe_llm(&state));

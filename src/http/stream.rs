@@ -94,7 +94,7 @@ fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Ev
     responses(
         (status = 200, description = "`text/event-stream`: `id:`, `event:` (state_change, task_start, task_complete, agent_output, validation_result, error, complete) and one-line JSON `data:` per event", content_type = "text/event-stream", body = String),
         (status = 204, description = "The job has ended and `Last-Event-ID` is at or past its last event: nothing more will come (browsers stop reconnecting)"),
-        (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 503, body = ErrorResponse)))]
+        (status = 404, description = "Not found", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)))]
 pub async fn stream_job(
     State(state): State<AppState>,
     Path(job_id): Path<String>,

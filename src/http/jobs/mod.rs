@@ -84,8 +84,8 @@ async fn create(
         (status = 202, description = "Job accepted (or, for a repeated Idempotency-Key, the job the first request created; header `Idempotent-Replayed: true`)", body = JobResponse),
         (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorResponse),
         (status = 429, description = "Over RATE_LIMIT_PER_MINUTE; see Retry-After", body = ErrorResponse),
-        (status = 401, body = ErrorResponse), (status = 415, body = ErrorResponse),
-        (status = 413, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 401, description = "Missing or wrong API key", body = ErrorResponse), (status = 415, description = "Body is not application/json", body = ErrorResponse),
+        (status = 413, description = "Body too large", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse),
         (status = 503, description = "Job store unavailable", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn create_plan(
@@ -111,8 +111,8 @@ pub async fn create_plan(
         (status = 202, description = "Job accepted", body = JobResponse),
         (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorResponse),
         (status = 429, description = "Over RATE_LIMIT_PER_MINUTE; see Retry-After", body = ErrorResponse),
-        (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse),
-        (status = 503, body = ErrorResponse)),
+        (status = 401, description = "Missing or wrong API key", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse),
+        (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn create_suggestion(
     State(state): State<AppState>,
@@ -144,14 +144,14 @@ pub const MAX_WAIT_SECS: u64 = 60;
         ("wait" = Option<u64>, Query, minimum = 0, maximum = 60, description = "Seconds (0–60) to hold the request while `If-None-Match` still names the job's current version: answers 200 as soon as the job changes, 304 when the time is up. Capped a second below `REQUEST_TIMEOUT_SECS`. Ignored without `If-None-Match`"),
         ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the copy the caller has")),
     responses(
-        (status = 200, body = JobStatusResponse, headers(
+        (status = 200, description = "The job's status; ETag is its version", body = JobStatusResponse, headers(
             ("ETag" = String, description = "The job's version, e.g. `W/\"12\"`: changes on every write of the job"),
             ("Cache-Control" = String, description = "`no-cache`: revalidate with `If-None-Match` before reuse"))),
         (status = 304, description = "Not Modified: `If-None-Match` names the job's current version (after `wait`, nothing changed in time). No body", headers(
             ("ETag" = String, description = "The job's version"))),
-        (status = 404, body = ErrorResponse),
+        (status = 404, description = "Not found", body = ErrorResponse),
         (status = 422, description = "`wait` is not a whole number of seconds from 0 to 60", body = ErrorResponse),
-        (status = 503, body = ErrorResponse)),
+        (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn job_status(
     State(state): State<AppState>,
@@ -219,12 +219,12 @@ fn wait_param(
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
         ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the copy of this page the caller has")),
     responses(
-        (status = 200, body = JobListResponse, headers(
+        (status = 200, description = "A page of the user's jobs; ETag covers the page", body = JobListResponse, headers(
             ("ETag" = String, description = "Digest of the page: changes when a listed job is written, or a job joins or leaves the page"),
             ("Cache-Control" = String, description = "`no-cache`: revalidate with `If-None-Match` before reuse"))),
         (status = 304, description = "Not Modified: `If-None-Match` names the page's current `ETag`. No body", headers(
             ("ETag" = String, description = "The page's digest"))),
-        (status = 422, body = ErrorResponse), (status = 503, body = ErrorResponse)),
+        (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn list_jobs(
     State(state): State<AppState>,
@@ -282,10 +282,10 @@ pub async fn list_jobs(
 #[utoipa::path(post, path = "/v1/jobs/{job_id}/cancel", tag = "jobs",
     params(("job_id" = String, Path, description = "The job id")),
     responses(
-        (status = 200, body = JobResponse),
-        (status = 404, body = ErrorResponse),
+        (status = 200, description = "OK", body = JobResponse),
+        (status = 404, description = "Not found", body = ErrorResponse),
         (status = 409, description = "Already finished", body = ErrorResponse),
-        (status = 503, body = ErrorResponse)),
+        (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn cancel_job(
     State(state): State<AppState>,

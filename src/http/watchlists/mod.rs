@@ -36,7 +36,7 @@ async fn respond(state: &AppState, watchlist: &Watchlist) -> Result<WatchlistRes
 #[utoipa::path(post, path = "/v1/watchlists", tag = "watchlists", request_body = WatchlistRequest,
     responses(
         (status = 201, description = "Watchlist created", body = WatchlistResponse),
-        (status = 401, body = ErrorResponse), (status = 415, body = ErrorResponse),
+        (status = 401, description = "Missing or wrong API key", body = ErrorResponse), (status = 415, description = "Body is not application/json", body = ErrorResponse),
         (status = 422, description = "Unknown kind, unknown airport, malformed URL, negative money, …", body = ErrorResponse),
         (status = 503, description = "Watchlist store unavailable", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
@@ -61,8 +61,8 @@ pub async fn create_watchlist(
 #[utoipa::path(get, path = "/v1/watchlists", tag = "watchlists",
     params(("user_id" = String, Query, description = "Whose watchlists")),
     responses(
-        (status = 200, body = WatchlistListResponse),
-        (status = 422, body = ErrorResponse), (status = 503, body = ErrorResponse)),
+        (status = 200, description = "OK", body = WatchlistListResponse),
+        (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn list_watchlists(
     State(state): State<AppState>,
@@ -94,8 +94,8 @@ pub async fn list_watchlists(
 #[utoipa::path(get, path = "/v1/watchlists/{id}", tag = "watchlists",
     params(("id" = String, Path, description = "The watchlist id")),
     responses(
-        (status = 200, body = WatchlistResponse),
-        (status = 404, body = ErrorResponse), (status = 503, body = ErrorResponse)),
+        (status = 200, description = "OK", body = WatchlistResponse),
+        (status = 404, description = "Not found", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn get_watchlist(
     State(state): State<AppState>,
@@ -116,10 +116,10 @@ pub async fn get_watchlist(
     params(("id" = String, Path, description = "The watchlist id")),
     request_body = WatchlistPatchRequest,
     responses(
-        (status = 200, body = WatchlistResponse),
-        (status = 404, body = ErrorResponse),
+        (status = 200, description = "OK", body = WatchlistResponse),
+        (status = 404, description = "Not found", body = ErrorResponse),
         (status = 422, description = "Invalid value, or a field of another kind", body = ErrorResponse),
-        (status = 503, body = ErrorResponse)),
+        (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn update_watchlist(
     State(state): State<AppState>,
@@ -140,7 +140,7 @@ pub async fn update_watchlist(
     params(("id" = String, Path, description = "The watchlist id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, body = ErrorResponse), (status = 503, body = ErrorResponse)),
+        (status = 404, description = "Not found", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn delete_watchlist(
     State(state): State<AppState>,
