@@ -303,14 +303,7 @@ pub fn airport(iata: &str) -> Option<&'static Airport> {
 /// "Noi Bai", "Tan Son Nhat", "Charles de Gaulle". Scheduled and larger ones first.
 pub fn airports_named(name: &str) -> Vec<&'static Airport> {
     let g = gazetteer();
-    let mut found: Vec<&'static Airport> = Vec::new();
-    for entry in g.airport_index.lookup(name) {
-        if let Some(a) = g.airports.get(entry.item as usize)
-            && !found.iter().any(|f| std::ptr::eq(*f, a))
-        {
-            found.push(a);
-        }
-    }
+    let mut found = g.airport_index.distinct(name, &g.airports);
     found.sort_by_key(|a| (!a.scheduled, a.size as u8, a.iata));
     found
 }
@@ -369,14 +362,7 @@ pub fn country_named(name: &str) -> Option<&'static Country> {
 /// Every country called `name`, most populous first.
 pub fn countries_named(name: &str) -> Vec<&'static Country> {
     let g = gazetteer();
-    let mut found: Vec<&'static Country> = Vec::new();
-    for entry in g.country_index.lookup(name) {
-        if let Some(c) = g.countries.get(entry.item as usize)
-            && !found.iter().any(|f| std::ptr::eq(*f, c))
-        {
-            found.push(c);
-        }
-    }
+    let mut found = g.country_index.distinct(name, &g.countries);
     found.sort_by_key(|c| std::cmp::Reverse(c.population));
     found
 }
@@ -411,14 +397,7 @@ pub fn regions_named(name: &str) -> &'static [Region] {
 /// First-level divisions called `name` ("Bali", "Tuscany", "Oregon"), most populous first.
 pub fn admin1_named(name: &str) -> Vec<&'static Admin1> {
     let g = gazetteer();
-    let mut found: Vec<&'static Admin1> = Vec::new();
-    for entry in g.admin1_index.lookup(name) {
-        if let Some(a) = g.admin1.get(entry.item as usize)
-            && !found.iter().any(|f| std::ptr::eq(*f, a))
-        {
-            found.push(a);
-        }
-    }
+    let mut found = g.admin1_index.distinct(name, &g.admin1);
     let population = |a: &Admin1| -> u64 { a.places().map(|p| u64::from(p.population)).sum() };
     found.sort_by_cached_key(|a| std::cmp::Reverse(population(a)));
     found
@@ -631,6 +610,19 @@ struct Index {
 }
 
 impl Index {
+    /// The items of `table` that `name` finds, each once, in index order.
+    fn distinct<'t, T>(&self, name: &str, table: &'t [T]) -> Vec<&'t T> {
+        let mut found: Vec<&'t T> = Vec::new();
+        for entry in self.lookup(name) {
+            if let Some(item) = table.get(entry.item as usize)
+                && !found.iter().any(|f| std::ptr::eq(*f, item))
+            {
+                found.push(item);
+            }
+        }
+        found
+    }
+
     fn add(&mut self, name: &str, flags: Flags, item: usize, buf: &mut String) {
         if let (Some(hash), Ok(item)) = (key_hash(name, flags.mode, buf), u32::try_from(item)) {
             self.entries.push(Entry {
