@@ -382,7 +382,13 @@ impl LlmClient {
                     };
                 }
             };
-            let checked = parse_reply::<T>(&reply).and_then(|value| check(&value).map(|()| value));
+            let checked = parse_reply::<Value>(&reply)
+                .and_then(|value| match super::schema::violation(schema, &value) {
+                    Some(problem) => Err(problem),
+                    None => serde_json::from_value::<T>(value)
+                        .map_err(|e| format!("not valid JSON for the schema ({e})")),
+                })
+                .and_then(|value| check(&value).map(|()| value));
             let refusal = checked.as_ref().err().map(|error| CallError {
                 kind: "invalid_answer",
                 message: error.clone(),

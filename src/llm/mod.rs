@@ -4,6 +4,7 @@
 
 mod client;
 mod meter;
+pub mod schema;
 
 pub use client::{
     CallError, CallRecord, LlmClient, LlmError, LlmSettings, Message, Structured, Usage,
