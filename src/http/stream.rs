@@ -29,6 +29,9 @@ use super::error::{ApiError, ErrorResponse, FieldError};
 use super::jobs::parse_job_id;
 use crate::jobs::{self, Event, EventId, JobStatus, StoreError};
 
+mod events;
+pub use events::*;
+
 /// How long a browser waits before reconnecting.
 const RETRY: Duration = Duration::from_secs(3);
 
@@ -92,7 +95,7 @@ fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Ev
         ("job_id" = String, Path, description = "The job id"),
         ("last_event_id" = Option<String>, Query, description = "Resume after this event id (or send the Last-Event-ID header)")),
     responses(
-        (status = 200, description = "`text/event-stream`: `id:`, `event:` (state_change, task_start, task_complete, agent_output, validation_result, error, complete) and one-line JSON `data:` per event", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: per event an `id:`, an `event:` (state_change, task_start, task_complete, agent_output, agent_progress, validation_result, error, complete) and its one-line JSON `data:`, whose schema `StreamEvents` names for each event", content_type = "text/event-stream", body = String),
         (status = 204, description = "The job has ended and `Last-Event-ID` is at or past its last event: nothing more will come (browsers stop reconnecting)"),
         (status = 404, description = "Not found", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)))]
 pub async fn stream_job(
