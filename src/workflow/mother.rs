@@ -19,7 +19,9 @@ use super::plan::{self, PlanParts};
 pub use super::run::RunError;
 use super::run::{Run, usage_so_far};
 use crate::jobs::{Change, EventKind, Job, JobStatus, JobStore, NewEvent, Stage, transitions};
-use crate::knowledge::{BudgetEstimate, Candidate, DayPlan, FlightQuote, HotelStay, TripRequest};
+use crate::knowledge::{
+    BudgetEstimate, Candidate, Catalog, DayPlan, FlightQuote, HotelStay, TripRequest,
+};
 use crate::llm::{LlmClient, TokenMeter};
 use crate::observability::JobTrace;
 
@@ -88,7 +90,9 @@ impl MotherAgent {
             .await?;
 
         run.advance(Stage::Planning, None).await?;
+        register_tasks(&run, &trip).await?;
         let (trip, alternatives) = choose_destination(&run, &ctx, trip).await?;
+        let catalog = Catalog::curated();
 
         run.advance(Stage::Execution, Some(JobStatus::Executing))
             .await?;
@@ -103,24 +107,24 @@ impl MotherAgent {
                 "flight_agent",
                 TASKS[1].1,
                 "flights",
-                agents::flights::run(&ctx, &trip, known_fare)
+                agents::flights::run(&ctx, &catalog, &trip, known_fare)
             ),
             run.task(
                 "hotel_agent",
                 TASKS[2].1,
                 "hotels",
-                agents::hotels::run(&ctx, &trip)
+                agents::hotels::run(&ctx, &catalog, &trip)
             ),
             run.task(
                 "activity_agent",
                 TASKS[3].1,
                 "activities",
-                agents::activities::run(&ctx, &trip)
+                agents::activities::run(&ctx, &catalog, &trip)
             ),
         )?;
 
         run.advance(Stage::Validation, None).await?;
-        let budget = validate(&run, &ctx, &trip, &flights, &hotels, &days).await?;
+        let budget = validate(&run, &ctx, &catalog, &trip, &flights, &hotels, &days).await?;
         let current = run
             .store
             .get(job.id)
@@ -140,7 +144,7 @@ impl MotherAgent {
                 "pretrip_agent",
                 TASKS[5].1,
                 "pre_trip",
-                agents::pretrip::run(&ctx, &trip),
+                agents::pretrip::run(&ctx, &catalog, &trip),
             )
             .await?;
 
@@ -152,7 +156,7 @@ impl MotherAgent {
             pre_trip,
             alternatives,
         };
-        let plan = plan::assemble(&job, &trip, parts, approval);
+        let plan = plan::assemble(&job, &trip, &catalog, parts, approval);
         let result =
             serde_json::to_value(&plan).map_err(|e| RunError::failed("internal", e.to_string()))?;
         run.update(|job| Ok(transitions::complete(job, &result)))
@@ -194,20 +198,29 @@ impl MotherAgent {
     }
 }
 
-/// Registers the job's tasks; a request that names no destination ("somewhere warm
-/// in January") first gets one chosen by the inspiration task, whose runners-up go
-/// on the plan.
+/// Registers every task the job will run, in order, so progress shows the
+/// total from the start: the inspiration task for a request that names no
+/// destination, then the planners.
+async fn register_tasks(run: &Run, trip: &TripRequest) -> Result<(), RunError> {
+    let mut tasks: Vec<(&str, &str)> = Vec::new();
+    if trip.destinations.is_empty() {
+        tasks.push(INSPIRATION);
+    }
+    tasks.extend_from_slice(TASKS);
+    run.register_tasks(&tasks).await?;
+    Ok(())
+}
+
+/// A request that names no destination ("somewhere warm in January") gets one
+/// chosen by the inspiration task, whose runners-up go on the plan.
 async fn choose_destination(
     run: &Run,
     ctx: &AgentContext,
     mut trip: TripRequest,
 ) -> Result<(TripRequest, Vec<Candidate>), RunError> {
     if !trip.destinations.is_empty() {
-        run.register_tasks(TASKS).await?;
         return Ok((trip, Vec::new()));
     }
-    run.register_tasks(&[INSPIRATION]).await?;
-    run.register_tasks(TASKS).await?;
     let chosen: agents::inspiration::Inspiration = run
         .task(
             INSPIRATION.0,
@@ -225,6 +238,7 @@ async fn choose_destination(
 async fn validate(
     run: &Run,
     ctx: &AgentContext,
+    catalog: &Catalog,
     trip: &TripRequest,
     flights: &[FlightQuote],
     hotels: &[HotelStay],
@@ -236,7 +250,7 @@ async fn validate(
             "cost_agent",
             TASKS[4].1,
             "budget",
-            agents::cost::run(ctx, trip, flights, hotels, days),
+            agents::cost::run(ctx, catalog, trip, flights, hotels, days),
         )
         .await?;
     let validation = agents::cost::validate(trip, &budget, days, hotels);

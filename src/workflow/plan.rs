@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use crate::jobs::{Approval, Job, Trigger, WorkflowMode};
 use crate::knowledge::{
-    self, BudgetEstimate, BudgetSource, Candidate, DayPlan, FlightQuote, HotelStay, PreTripAdvice,
-    TripRequest,
+    self, BudgetEstimate, BudgetSource, Candidate, Catalog, DayPlan, FlightQuote, HotelStay,
+    PreTripAdvice, Source, TripRequest,
 };
 
 pub const ESTIMATE_NOTE: &str = "All prices are estimates from typical fares and price levels, not live quotes; check before booking.";
@@ -28,6 +28,11 @@ pub struct DestinationStop {
     pub country: String,
     pub iata: String,
     pub nights: u32,
+    /// `"model"` for a city the curated dataset lacks, whose facts (attractions,
+    /// neighbourhoods, prices, climate, visa, plug and tipping notes) the model
+    /// researched for this trip; absent for a curated destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -98,6 +103,7 @@ pub struct PlanParts {
 pub fn assemble(
     job: &Job,
     trip: &TripRequest,
+    catalog: &Catalog,
     parts: PlanParts,
     approval: Option<&Approval>,
 ) -> TripPlan {
@@ -110,7 +116,7 @@ pub fn assemble(
         alternatives,
     } = parts;
     TripPlan {
-        summary: summary(trip, &budget),
+        summary: summary(trip, catalog, &budget),
         origin: trip
             .origin
             .as_deref()
@@ -120,10 +126,8 @@ pub fn assemble(
                 city: a.city.clone(),
                 country: a.country.clone(),
             }),
-        destinations: trip
-            .destinations
-            .iter()
-            .filter_map(|id| knowledge::destination(id))
+        destinations: catalog
+            .trip_destinations(trip)
             .zip(hotels.iter())
             .map(|(d, stay)| DestinationStop {
                 id: d.id.clone(),
@@ -131,6 +135,7 @@ pub fn assemble(
                 country: d.country.clone(),
                 iata: d.airport_iata.clone(),
                 nights: stay.nights,
+                source: catalog.source_of(&d.id),
             })
             .collect(),
         dates: TripDates {
@@ -150,7 +155,8 @@ pub fn assemble(
                 overage_usd: budget.overage_usd,
             })
         }),
-        suggestion: (job.mode == WorkflowMode::Proactive).then(|| suggestion(job, trip, &budget)),
+        suggestion: (job.mode == WorkflowMode::Proactive)
+            .then(|| suggestion(job, trip, catalog, &budget)),
         flights,
         hotels,
         days,
@@ -162,17 +168,15 @@ pub fn assemble(
     }
 }
 
-fn place_names(trip: &TripRequest) -> String {
-    let names: Vec<String> = trip
-        .destinations
-        .iter()
-        .filter_map(|id| knowledge::destination(id))
-        .map(|d| d.city.clone())
+fn place_names(trip: &TripRequest, catalog: &Catalog) -> String {
+    let names: Vec<&str> = catalog
+        .trip_destinations(trip)
+        .map(|d| d.city.as_str())
         .collect();
     names.join(" and ")
 }
 
-fn summary(trip: &TripRequest, budget: &BudgetEstimate) -> String {
+fn summary(trip: &TripRequest, catalog: &Catalog, budget: &BudgetEstimate) -> String {
     let people = if trip.travelers == 1 {
         "1 traveler".to_string()
     } else {
@@ -181,7 +185,7 @@ fn summary(trip: &TripRequest, budget: &BudgetEstimate) -> String {
     format!(
         "{}-day trip to {} for {people}, starting {}: estimated ${:.0} in total.",
         trip.days,
-        place_names(trip),
+        place_names(trip, catalog),
         trip.start_date,
         budget.estimated_total_usd
     )
@@ -204,11 +208,16 @@ fn warnings(trip: &TripRequest, budget: &BudgetEstimate) -> Vec<String> {
     warnings
 }
 
-fn suggestion(job: &Job, trip: &TripRequest, budget: &BudgetEstimate) -> Suggestion {
+fn suggestion(
+    job: &Job,
+    trip: &TripRequest,
+    catalog: &Catalog,
+    budget: &BudgetEstimate,
+) -> Suggestion {
     let trigger = job.request.trigger_type.clone().unwrap_or_default();
     let context = job.request.context.clone().unwrap_or_default();
     let number = |k: &str| context.get(k).and_then(Value::as_f64);
-    let places = place_names(trip);
+    let places = place_names(trip, catalog);
     let (headline, rationale, savings) = match Trigger::from(trigger.as_str()) {
         Trigger::PriceDrop => {
             let savings =
