@@ -1,6 +1,7 @@
 //! The MotherAgent: the trip-planning state machine.
 //!
-//! intake → planning → execution (flights ∥ hotels ∥ activities) →
+//! intake → planning (choosing a destination for a vague wish, researching
+//! cities the dataset lacks) → execution (flights ∥ hotels ∥ activities) →
 //! validation → approval (only when over budget) → finalizing → done.
 //!
 //! Every step is a checkpointed task, so a run that resumes (after a reclaim
@@ -20,7 +21,7 @@ pub use super::run::RunError;
 use super::run::{Run, usage_so_far};
 use crate::jobs::{Change, EventKind, Job, JobStatus, JobStore, NewEvent, Stage, transitions};
 use crate::knowledge::{
-    BudgetEstimate, Candidate, Catalog, DayPlan, FlightQuote, HotelStay, TripRequest,
+    BudgetEstimate, Candidate, Catalog, DayPlan, FlightQuote, Grounding, HotelStay, TripRequest,
 };
 use crate::llm::{LlmClient, TokenMeter};
 use crate::observability::JobTrace;
@@ -43,6 +44,9 @@ const TASKS: &[(&str, &str)] = &[
 
 /// Only for requests that name no destination.
 const INSPIRATION: (&str, &str) = ("inspiration_agent", "Choose where to go");
+
+/// The output key of the research task: the destinations the model built.
+const RESEARCHED: &str = "researched_destinations";
 
 /// The LLM token cap per job when the request sets no `budget_tokens`.
 pub const DEFAULT_BUDGET_TOKENS: u64 = 100_000;
@@ -90,9 +94,12 @@ impl MotherAgent {
             .await?;
 
         run.advance(Stage::Planning, None).await?;
-        register_tasks(&run, &trip).await?;
+        let groundings = agents::destination::groundings(&ctx, &trip)?;
+        let research =
+            (!groundings.is_empty()).then(|| agents::destination::task_name(&groundings));
+        register_tasks(&run, &trip, research.as_deref()).await?;
         let (trip, alternatives) = choose_destination(&run, &ctx, trip).await?;
-        let catalog = Catalog::curated();
+        let catalog = research_destinations(&run, &ctx, &groundings, research.as_deref()).await?;
 
         run.advance(Stage::Execution, Some(JobStatus::Executing))
             .await?;
@@ -200,11 +207,19 @@ impl MotherAgent {
 
 /// Registers every task the job will run, in order, so progress shows the
 /// total from the start: the inspiration task for a request that names no
-/// destination, then the planners.
-async fn register_tasks(run: &Run, trip: &TripRequest) -> Result<(), RunError> {
+/// destination, the research task (named `research`) for cities the dataset
+/// lacks, then the planners.
+async fn register_tasks(
+    run: &Run,
+    trip: &TripRequest,
+    research: Option<&str>,
+) -> Result<(), RunError> {
     let mut tasks: Vec<(&str, &str)> = Vec::new();
     if trip.destinations.is_empty() {
         tasks.push(INSPIRATION);
+    }
+    if let Some(name) = research {
+        tasks.push((agents::destination::AGENT, name));
     }
     tasks.extend_from_slice(TASKS);
     run.register_tasks(&tasks).await?;
@@ -231,6 +246,29 @@ async fn choose_destination(
         .await?;
     trip.destinations = vec![chosen.chosen.destination.clone()];
     Ok((trip, chosen.alternatives))
+}
+
+/// The destinations the job plans over: the curated dataset, plus the cities
+/// the research task built (checkpointed like any task's output, so a resumed
+/// run plans with the same facts and asks the model nothing again).
+async fn research_destinations(
+    run: &Run,
+    ctx: &AgentContext,
+    groundings: &[Grounding],
+    research: Option<&str>,
+) -> Result<Catalog, RunError> {
+    let Some(name) = research else {
+        return Ok(Catalog::curated());
+    };
+    let researched = run
+        .task(
+            agents::destination::AGENT,
+            name,
+            RESEARCHED,
+            agents::destination::run(ctx, groundings),
+        )
+        .await?;
+    Ok(Catalog::with_researched(researched))
 }
 
 /// Estimates the budget and checks the plan; the `validation_result` is

@@ -60,6 +60,10 @@ pub struct Suggestion {
     pub savings_usd: Option<f64>,
 }
 
+/// A trip plan. Parts that came from the model alone (a researched city's
+/// stop, hotels, activities and weather notes; a name the curated dataset
+/// lacks) carry `"source": "model"`; parts built from curated facts have no
+/// `source`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TripPlan {
     pub summary: String,
@@ -99,7 +103,7 @@ pub struct PlanParts {
 }
 
 /// Puts the job's final plan together from the agents' outputs and the
-/// human decision, if one was needed.
+/// human decision, if one was needed, marking what came from the model alone.
 pub fn assemble(
     job: &Job,
     trip: &TripRequest,
@@ -109,12 +113,13 @@ pub fn assemble(
 ) -> TripPlan {
     let PlanParts {
         flights,
-        hotels,
-        days,
+        mut hotels,
+        mut days,
         budget,
-        pre_trip,
+        mut pre_trip,
         alternatives,
     } = parts;
+    mark_sources(trip, catalog, &mut hotels, &mut days, &mut pre_trip);
     TripPlan {
         summary: summary(trip, catalog, &budget),
         origin: trip
@@ -165,6 +170,38 @@ pub fn assemble(
         estimate_note: ESTIMATE_NOTE.into(),
         budget_source: trip.budget_source.clone(),
         alternatives,
+    }
+}
+
+/// Sets `source` on each hotel, activity and weather note: `model` unless the
+/// curated dataset has it. The agents' outputs are not trusted to say so: a
+/// model's refinement may drop the mark or forge it.
+fn mark_sources(
+    trip: &TripRequest,
+    catalog: &Catalog,
+    hotels: &mut [HotelStay],
+    days: &mut [DayPlan],
+    pre_trip: &mut PreTripAdvice,
+) {
+    let id_of = |city: &str| {
+        catalog
+            .trip_destination_named(trip, city)
+            .map(|d| d.id.clone())
+    };
+    let name_source = |city: &str, name: &str| match id_of(city) {
+        Some(id) => catalog.source_of_name(&id, name),
+        None => Some(Source::Model),
+    };
+    for stay in hotels {
+        stay.source = name_source(&stay.city, &stay.area);
+    }
+    for day in days {
+        for activity in &mut day.activities {
+            activity.source = name_source(&day.location, &activity.name);
+        }
+    }
+    for note in &mut pre_trip.weather {
+        note.source = id_of(&note.city).map_or(Some(Source::Model), |id| catalog.source_of(&id));
     }
 }
 

@@ -2,7 +2,8 @@
 //! structured trip request. Structured constraints override the text. With
 //! an LLM, the model reads the free text first and its reading is merged
 //! under the caller's constraints; the knowledge parser then normalises the
-//! result, so both backends produce the same validated `TripRequest`.
+//! result, so both backends produce the same validated `TripRequest` — except
+//! that only the LLM backend accepts a city outside the curated dataset.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -127,8 +128,13 @@ pub async fn run(
         Some(_) => read_with_llm(ctx, &query, &mut constraints).await?,
         None => false,
     };
+    // A city the dataset lacks is researched by the model (`destination_agent`);
+    // the embedded backend plans curated destinations only.
     let trip = knowledge::parse_trip_request(&query, &constraints, ctx.today)
-        .and_then(|trip| knowledge::require_curated(&trip).map(|()| trip))
+        .and_then(|trip| match ctx.llm {
+            Some(_) => Ok(trip),
+            None => knowledge::require_curated(&trip).map(|()| trip),
+        })
         .map_err(|e: IntakeError| RunError::failed(e.code(), e.to_string()))?;
     let confidence = match (&ctx.llm, request.constraints.contains_key("destination")) {
         (_, true) => 0.95,

@@ -7,6 +7,7 @@
 
 pub mod activities;
 pub mod cost;
+pub mod destination;
 pub mod flights;
 pub mod hotels;
 pub mod inspiration;
