@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::dataset::{Destination, Tier, destination, find_destination};
+use super::catalog::{Catalog, Source};
+use super::dataset::{Destination, Tier, find_destination};
 use super::fares::FlightQuote;
 use super::intake::TripRequest;
 use super::itinerary::{DayPlan, apportion, split_stays};
@@ -24,6 +25,13 @@ pub struct HotelStay {
     pub price_per_night_usd: f64,
     pub total_usd: f64,
     pub estimated: bool,
+    /// `"model"` when it came from the model alone; absent when from the curated dataset.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "Source::set_by_the_plan"
+    )]
+    pub source: Option<Source>,
 }
 
 /// Where the money goes; the parts add up exactly to the estimate's total.
@@ -51,8 +59,8 @@ pub struct BudgetEstimate {
 /// One stay per destination, nights following the days spent there and summing to
 /// `req.nights`. A destination left with no night (reached on the final day of a very
 /// short itinerary) gets no hotel.
-pub fn plan_hotels(req: &TripRequest) -> Vec<HotelStay> {
-    let stays = split_stays(req);
+pub fn plan_hotels(req: &TripRequest, catalog: &Catalog) -> Vec<HotelStay> {
+    let stays = split_stays(req, catalog);
     let days: Vec<u32> = stays.iter().map(|s| s.days).collect();
     let nights = nights_per_stay(req.nights, &days);
     let rooms = req.travelers.div_ceil(PEOPLE_PER_ROOM).max(1);
@@ -96,6 +104,7 @@ fn hotel_stay(dest: &Destination, tier: Tier, nights: u32, rooms: u32) -> HotelS
         price_per_night_usd: price,
         total_usd: round_cents(price * f64::from(nights) * f64::from(rooms)),
         estimated: true,
+        source: None,
     }
 }
 
@@ -103,6 +112,7 @@ fn hotel_stay(dest: &Destination, tier: Tier, nights: u32, rooms: u32) -> HotelS
 /// breakdown always matches the total exactly.
 pub fn estimate_budget(
     req: &TripRequest,
+    catalog: &Catalog,
     flights: &[FlightQuote],
     hotels: &[HotelStay],
     days: &[DayPlan],
@@ -112,7 +122,7 @@ pub fn estimate_budget(
     let mut transport = 0.0;
     let mut activities = 0.0;
     for day in days {
-        if let Some(dest) = day_destination(req, &day.location) {
+        if let Some(dest) = day_destination(req, catalog, &day.location) {
             food += dest.daily_food_usd.for_tier(req.tier) * people;
             transport += dest.daily_transport_usd * transport_factor(req.tier) * people;
         }
@@ -150,11 +160,13 @@ fn transport_factor(tier: Tier) -> f64 {
 }
 
 /// Day locations are city names; prefer the trip's own destinations over a global lookup.
-fn day_destination(req: &TripRequest, city: &str) -> Option<&'static Destination> {
-    req.destinations
-        .iter()
-        .filter_map(|id| destination(id))
-        .find(|d| d.city == city)
+fn day_destination<'a>(
+    req: &'a TripRequest,
+    catalog: &'a Catalog,
+    city: &str,
+) -> Option<&'a Destination> {
+    catalog
+        .trip_destination_named(req, city)
         .or_else(|| find_destination(city))
 }
 
@@ -201,7 +213,13 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2027, 1, 15).unwrap();
         let (lax, han) = (find_airport("LAX").unwrap(), find_airport("HAN").unwrap());
         let flights = [quote_flight(lax, han, req.start_date, req.travelers, today)];
-        estimate_budget(req, &flights, &plan_hotels(req), &plan_days(req))
+        estimate_budget(
+            req,
+            &Catalog::curated(),
+            &flights,
+            &plan_hotels(req, &Catalog::curated()),
+            &plan_days(req, &Catalog::curated()),
+        )
     }
 
     #[test]
@@ -213,14 +231,20 @@ mod tests {
             (&["hue"][..], 1),
         ] {
             let req = request(dests, days, 2, None);
-            let nights: u32 = plan_hotels(&req).iter().map(|h| h.nights).sum();
+            let nights: u32 = plan_hotels(&req, &Catalog::curated())
+                .iter()
+                .map(|h| h.nights)
+                .sum();
             assert_eq!(nights, req.nights, "{dests:?}");
         }
     }
 
     #[test]
     fn one_stay_per_destination_in_order_with_rooms_for_the_party() {
-        let stays = plan_hotels(&request(&["tokyo", "kyoto"], 7, 3, None));
+        let stays = plan_hotels(
+            &request(&["tokyo", "kyoto"], 7, 3, None),
+            &Catalog::curated(),
+        );
         let cities: Vec<&str> = stays.iter().map(|s| s.city.as_str()).collect();
         assert_eq!(cities, ["Tokyo", "Kyoto"]);
         assert_eq!(stays.iter().map(|s| s.nights).collect::<Vec<_>>(), [4, 2]);
@@ -237,14 +261,17 @@ mod tests {
 
     #[test]
     fn a_city_reached_on_the_last_day_gets_no_hotel() {
-        let stays = plan_hotels(&request(&["hanoi", "ha-long", "sapa"], 3, 1, None));
+        let stays = plan_hotels(
+            &request(&["hanoi", "ha-long", "sapa"], 3, 1, None),
+            &Catalog::curated(),
+        );
         let cities: Vec<(&str, u32)> = stays.iter().map(|s| (s.city.as_str(), s.nights)).collect();
         assert_eq!(cities, [("Hanoi", 1), ("Ha Long", 1)]);
     }
 
     #[test]
     fn a_one_day_trip_still_books_one_night() {
-        let stays = plan_hotels(&request(&["hue"], 1, 1, None));
+        let stays = plan_hotels(&request(&["hue"], 1, 1, None), &Catalog::curated());
         assert_eq!((stays.len(), stays[0].nights), (1, 1));
     }
 
@@ -252,7 +279,7 @@ mod tests {
     fn hotel_price_follows_the_tier() {
         let mut req = request(&["hanoi"], 3, 1, None);
         req.tier = Tier::Luxury;
-        let stay = &plan_hotels(&req)[0];
+        let stay = &plan_hotels(&req, &Catalog::curated())[0];
         assert_eq!(stay.price_per_night_usd, 180.0);
         assert_eq!(stay.area, "French Quarter");
     }
@@ -278,7 +305,7 @@ mod tests {
         let est = estimate(&req);
         assert_eq!(est.breakdown.food_usd, 25.0 * 4.0 * 2.0);
         assert_eq!(est.breakdown.local_transport_usd, 5.0 * 4.0 * 2.0);
-        let activity_cost: f64 = plan_days(&req)
+        let activity_cost: f64 = plan_days(&req, &Catalog::curated())
             .iter()
             .flat_map(|d| &d.activities)
             .map(|a| a.cost_usd)
@@ -289,7 +316,7 @@ mod tests {
     #[test]
     fn empty_inputs_cost_nothing_and_never_negative_zero() {
         let req = request(&["hanoi"], 3, 1, None);
-        let est = estimate_budget(&req, &[], &[], &[]);
+        let est = estimate_budget(&req, &Catalog::curated(), &[], &[], &[]);
         assert_eq!(est.estimated_total_usd, 0.0);
         assert!(est.breakdown.flights_usd.is_sign_positive());
         assert_eq!(

@@ -4,7 +4,8 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::dataset::{Attraction, Destination, destination};
+use super::catalog::{Catalog, Source};
+use super::dataset::{Attraction, Destination};
 use super::intake::TripRequest;
 
 /// Keeps days humane: nobody enjoys more than this many hours of scheduled sights.
@@ -22,6 +23,13 @@ pub struct PlannedActivity {
     pub category: String,
     pub duration_hours: f64,
     pub cost_usd: f64,
+    /// `"model"` when it came from the model alone; absent when from the curated dataset.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "Source::set_by_the_plan"
+    )]
+    pub source: Option<Source>,
 }
 
 /// One calendar day of the trip.
@@ -39,8 +47,8 @@ pub struct DayPlan {
 
 /// A consecutive run of days in one destination.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Stay {
-    pub destination: &'static Destination,
+pub(crate) struct Stay<'a> {
+    pub destination: &'a Destination,
     /// Zero-based index of the stay's first trip day.
     pub first_day: u32,
     pub days: u32,
@@ -49,12 +57,8 @@ pub(crate) struct Stay {
 /// Splits the trip's days across its (known) destinations in order, as evenly as
 /// possible, with at least one day each when there are enough days; earlier cities get
 /// any extra day because travellers arrive there fresh.
-pub(crate) fn split_stays(req: &TripRequest) -> Vec<Stay> {
-    let places: Vec<&'static Destination> = req
-        .destinations
-        .iter()
-        .filter_map(|id| destination(id))
-        .collect();
+pub(crate) fn split_stays<'a>(req: &'a TripRequest, catalog: &'a Catalog) -> Vec<Stay<'a>> {
+    let places: Vec<&Destination> = catalog.trip_destinations(req).collect();
     // Lengths the traveller gave per stop ("3 days in Sapa, 2 in Hanoi") are kept.
     let counts =
         if req.stay_days.len() == places.len() && req.stay_days.iter().sum::<u32>() == req.days {
@@ -158,8 +162,8 @@ fn day_kind(day: u32, total_days: u32, stay: &Stay) -> DayKind {
 
 /// Builds exactly `req.days` consecutive days (none if no destination is known), each
 /// with at most three activities and eight hours, preferring the traveller's interests.
-pub fn plan_days(req: &TripRequest) -> Vec<DayPlan> {
-    let stays = split_stays(req);
+pub fn plan_days(req: &TripRequest, catalog: &Catalog) -> Vec<DayPlan> {
+    let stays = split_stays(req, catalog);
     let mut plans = Vec::with_capacity(req.days as usize);
     for stay in &stays {
         let mut picker = StayPicker::new(stay.destination, &req.interests);
@@ -183,15 +187,15 @@ pub fn plan_days(req: &TripRequest) -> Vec<DayPlan> {
 }
 
 /// Hands out a destination's attractions across the days of a stay without repeats.
-struct StayPicker {
-    destination: &'static Destination,
-    ranked: Vec<&'static Attraction>,
+struct StayPicker<'a> {
+    destination: &'a Destination,
+    ranked: Vec<&'a Attraction>,
     used: Vec<bool>,
     explored: usize,
 }
 
-impl StayPicker {
-    fn new(destination: &'static Destination, interests: &[String]) -> Self {
+impl<'a> StayPicker<'a> {
+    fn new(destination: &'a Destination, interests: &[String]) -> Self {
         let ranked = rank_attractions(destination, interests);
         let used = vec![false; ranked.len()];
         StayPicker {
@@ -204,7 +208,7 @@ impl StayPicker {
 
     /// Fills the day's slots in order, then adds free time when the list has run dry.
     fn fill_day(&mut self, kind: DayKind) -> (Vec<PlannedActivity>, &'static str) {
-        let mut picked: Vec<(&str, &'static Attraction)> = Vec::new();
+        let mut picked: Vec<(&str, &'a Attraction)> = Vec::new();
         for &slot in kind.slots() {
             let hours: f64 = picked.iter().map(|(_, a)| a.duration_hours).sum();
             if let Some(i) = self.pick(slot, kind.hour_budget() - hours, &picked) {
@@ -264,6 +268,7 @@ impl StayPicker {
             category: FREE_TIME_CATEGORY.to_string(),
             duration_hours: FREE_TIME_HOURS,
             cost_usd: 0.0,
+            source: None,
         });
     }
 }
@@ -271,10 +276,7 @@ impl StayPicker {
 /// Interest matches first, taking turns between interests so each shows up early; then
 /// everything else, taking turns between categories for variety. Theme parks and zoos
 /// come last unless the traveller asked for family activities.
-fn rank_attractions(
-    destination: &'static Destination,
-    interests: &[String],
-) -> Vec<&'static Attraction> {
+fn rank_attractions<'a>(destination: &'a Destination, interests: &[String]) -> Vec<&'a Attraction> {
     let (wanted, rest): (Vec<&Attraction>, Vec<&Attraction>) = destination
         .attractions
         .iter()
@@ -296,11 +298,8 @@ fn rank_attractions(
 
 /// Interleaves attractions by category in the given category order, keeping data order
 /// within each category.
-fn round_robin(
-    attractions: &[&'static Attraction],
-    categories: &[&str],
-) -> Vec<&'static Attraction> {
-    let groups: Vec<Vec<&'static Attraction>> = categories
+fn round_robin<'a>(attractions: &[&'a Attraction], categories: &[&str]) -> Vec<&'a Attraction> {
+    let groups: Vec<Vec<&'a Attraction>> = categories
         .iter()
         .map(|c| {
             attractions
@@ -323,6 +322,7 @@ fn planned(slot: &str, a: &Attraction) -> PlannedActivity {
         category: a.category.clone(),
         duration_hours: a.duration_hours,
         cost_usd: a.cost_usd,
+        source: None,
     }
 }
 
@@ -415,7 +415,7 @@ mod tests {
     #[test]
     fn plans_exactly_the_requested_number_of_consecutive_days() {
         for days in [1, 2, 5, 9, 30] {
-            let plan = plan_days(&request(&["hanoi"], days, &[]));
+            let plan = plan_days(&request(&["hanoi"], days, &[]), &Catalog::curated());
             assert_eq!(plan.len(), days as usize);
             for (i, day) in plan.iter().enumerate() {
                 assert_eq!(day.day_number as usize, i + 1);
@@ -427,7 +427,10 @@ mod tests {
 
     #[test]
     fn honours_interests_first() {
-        let plan = plan_days(&request(&["hanoi"], 4, &["food", "history"]));
+        let plan = plan_days(
+            &request(&["hanoi"], 4, &["food", "history"]),
+            &Catalog::curated(),
+        );
         let categories: Vec<&str> = plan
             .iter()
             .flat_map(|d| &d.activities)
@@ -448,7 +451,10 @@ mod tests {
     #[test]
     fn never_exceeds_three_activities_or_eight_hours_and_respects_best_time() {
         for dest in crate::knowledge::destinations() {
-            let plan = plan_days(&request(&[dest.id.as_str()], 12, &["adventure", "food"]));
+            let plan = plan_days(
+                &request(&[dest.id.as_str()], 12, &["adventure", "food"]),
+                &Catalog::curated(),
+            );
             for day in &plan {
                 assert!(
                     day.activities.len() <= 3,
@@ -481,7 +487,7 @@ mod tests {
 
     #[test]
     fn does_not_repeat_attractions_and_falls_back_to_free_time() {
-        let plan = plan_days(&request(&["hue"], 20, &[]));
+        let plan = plan_days(&request(&["hue"], 20, &[]), &Catalog::curated());
         let names: Vec<&str> = plan
             .iter()
             .flat_map(|d| &d.activities)
@@ -502,7 +508,7 @@ mod tests {
 
     #[test]
     fn splits_two_cities_in_order_with_lighter_travel_days() {
-        let plan = plan_days(&request(&["tokyo", "kyoto"], 7, &[]));
+        let plan = plan_days(&request(&["tokyo", "kyoto"], 7, &[]), &Catalog::curated());
         let cities: Vec<&str> = plan.iter().map(|d| d.location.as_str()).collect();
         assert_eq!(
             cities,
@@ -518,20 +524,26 @@ mod tests {
 
     #[test]
     fn gives_every_destination_at_least_one_day() {
-        let plan = plan_days(&request(&["hanoi", "ha-long", "sapa"], 3, &[]));
+        let plan = plan_days(
+            &request(&["hanoi", "ha-long", "sapa"], 3, &[]),
+            &Catalog::curated(),
+        );
         let cities: Vec<&str> = plan.iter().map(|d| d.location.as_str()).collect();
         assert_eq!(cities, ["Hanoi", "Ha Long", "Sapa"]);
     }
 
     #[test]
     fn skips_unknown_destination_ids() {
-        assert!(plan_days(&request(&["atlantis"], 3, &[])).is_empty());
-        assert_eq!(plan_days(&request(&["atlantis", "hue"], 3, &[])).len(), 3);
+        assert!(plan_days(&request(&["atlantis"], 3, &[]), &Catalog::curated()).is_empty());
+        assert_eq!(
+            plan_days(&request(&["atlantis", "hue"], 3, &[]), &Catalog::curated()).len(),
+            3
+        );
     }
 
     #[test]
     fn summarises_focus_and_intensity() {
-        let plan = plan_days(&request(&["sapa"], 4, &["adventure"]));
+        let plan = plan_days(&request(&["sapa"], 4, &["adventure"]), &Catalog::curated());
         assert!(plan.iter().any(|d| d.intensity == "active"), "{plan:#?}");
         for day in &plan {
             assert!(["easy", "moderate", "active"].contains(&day.intensity.as_str()));
@@ -548,14 +560,14 @@ mod tests {
 
     #[test]
     fn keeps_theme_parks_for_families() {
-        let adults = plan_days(&request(&["tokyo"], 4, &["food"]));
+        let adults = plan_days(&request(&["tokyo"], 4, &["food"]), &Catalog::curated());
         assert!(
             adults
                 .iter()
                 .flat_map(|d| &d.activities)
                 .all(|a| a.category != "family")
         );
-        let family = plan_days(&request(&["tokyo"], 4, &["family"]));
+        let family = plan_days(&request(&["tokyo"], 4, &["family"]), &Catalog::curated());
         assert!(
             family
                 .iter()

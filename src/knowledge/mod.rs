@@ -3,6 +3,7 @@
 //! Everything here is pure and deterministic: no I/O, no clock, no randomness. Callers
 //! pass `today` wherever the answer depends on it.
 
+mod catalog;
 mod costs;
 mod dataset;
 mod fares;
@@ -12,7 +13,9 @@ mod inspiration;
 mod intake;
 mod itinerary;
 mod pretrip;
+pub mod research;
 
+pub use catalog::{Catalog, Source};
 pub use costs::{BudgetBreakdown, BudgetEstimate, HotelStay, estimate_budget, plan_hotels};
 pub use dataset::{
     Airport, Attraction, ClimateMonth, Destination, Neighbourhood, Tier, TierPrices, airports,
@@ -28,6 +31,7 @@ pub use intake::{
     reading_problems, recognises_place, require_curated,
 };
 pub use itinerary::{DayPlan, FREE_TIME_CATEGORY, PlannedActivity, plan_days};
+pub use research::{Grounding, Research, research_grounding};
 
 /// Loads the bundled tables now (about 0.1 s), so the first request does not wait.
 pub fn warm() {

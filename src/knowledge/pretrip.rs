@@ -5,6 +5,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::catalog::{Catalog, Source};
 use super::dataset::{ClimateMonth, Destination};
 use super::intake::TripRequest;
 use super::itinerary::split_stays;
@@ -49,12 +50,19 @@ pub struct WeatherNote {
     pub low_c: f64,
     pub rain_mm: f64,
     pub summary: String,
+    /// `"model"` when it came from the model alone; absent when from the curated dataset.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "Source::set_by_the_plan"
+    )]
+    pub source: Option<Source>,
 }
 
 /// Advice for the whole trip; every city and month the itinerary touches is considered.
-pub fn pretrip_advice(req: &TripRequest) -> PreTripAdvice {
-    let visits = climate_visits(req);
-    let places: Vec<&'static Destination> =
+pub fn pretrip_advice(req: &TripRequest, catalog: &Catalog) -> PreTripAdvice {
+    let visits = climate_visits(req, catalog);
+    let places: Vec<&Destination> =
         unique_by(visits.iter().map(|v| v.destination), |d| d.id.clone());
     PreTripAdvice {
         packing: packing_list(req, &visits, &places),
@@ -65,15 +73,15 @@ pub fn pretrip_advice(req: &TripRequest) -> PreTripAdvice {
 }
 
 /// One city in one calendar month of the trip.
-struct ClimateVisit {
-    destination: &'static Destination,
+struct ClimateVisit<'a> {
+    destination: &'a Destination,
     month: u32,
-    climate: &'static ClimateMonth,
+    climate: &'a ClimateMonth,
 }
 
-fn climate_visits(req: &TripRequest) -> Vec<ClimateVisit> {
+fn climate_visits<'a>(req: &'a TripRequest, catalog: &'a Catalog) -> Vec<ClimateVisit<'a>> {
     let mut visits: Vec<ClimateVisit> = Vec::new();
-    for stay in split_stays(req) {
+    for stay in split_stays(req, catalog) {
         for day in stay.first_day..stay.first_day + stay.days {
             let date = req
                 .start_date
@@ -104,6 +112,7 @@ fn weather_note(visit: &ClimateVisit) -> WeatherNote {
         low_c: visit.climate.low_c,
         rain_mm: visit.climate.rain_mm,
         summary: visit.climate.summary.clone(),
+        source: None,
     }
 }
 
@@ -209,11 +218,7 @@ fn has_religious_sites(dest: &Destination) -> bool {
     })
 }
 
-fn checks(
-    req: &TripRequest,
-    visits: &[ClimateVisit],
-    places: &[&'static Destination],
-) -> Vec<String> {
+fn checks(req: &TripRequest, visits: &[ClimateVisit], places: &[&Destination]) -> Vec<String> {
     let countries = unique_by(places.iter().copied(), |d| d.country_code.clone());
     let mut out = vec![format!(
         "Check your passport is valid for at least six months after {} and has two blank pages.",
@@ -276,7 +281,7 @@ fn trip_end(req: &TripRequest) -> NaiveDate {
         .unwrap_or(req.start_date)
 }
 
-fn money_tips(req: &TripRequest, places: &[&'static Destination]) -> Vec<String> {
+fn money_tips(req: &TripRequest, places: &[&Destination]) -> Vec<String> {
     let countries = unique_by(places.iter().copied(), |d| d.country_code.clone());
     let mut out: Vec<String> = Vec::new();
     for d in &countries {
@@ -349,41 +354,60 @@ mod tests {
 
     #[test]
     fn packs_rain_gear_for_a_wet_month_but_not_a_dry_one() {
-        let wet = pretrip_advice(&request(&["hue"], (2027, 10, 5), 4, &[]));
+        let wet = pretrip_advice(
+            &request(&["hue"], (2027, 10, 5), 4, &[]),
+            &Catalog::curated(),
+        );
         assert!(mentions(&wet.packing, "umbrella"), "{:?}", wet.packing);
-        let dry = pretrip_advice(&request(&["dubai"], (2027, 3, 5), 4, &[]));
+        let dry = pretrip_advice(
+            &request(&["dubai"], (2027, 3, 5), 4, &[]),
+            &Catalog::curated(),
+        );
         assert!(!mentions(&dry.packing, "umbrella"), "{:?}", dry.packing);
     }
 
     #[test]
     fn packs_layers_for_cold_nights_and_sun_gear_for_hot_days() {
-        let cold = pretrip_advice(&request(&["reykjavik"], (2027, 1, 5), 4, &[]));
+        let cold = pretrip_advice(
+            &request(&["reykjavik"], (2027, 1, 5), 4, &[]),
+            &Catalog::curated(),
+        );
         assert!(mentions(&cold.packing, "winter coat"), "{:?}", cold.packing);
         assert!(!mentions(&cold.packing, "sunscreen"));
-        let cool = pretrip_advice(&request(&["sapa"], (2027, 2, 5), 3, &[]));
+        let cool = pretrip_advice(
+            &request(&["sapa"], (2027, 2, 5), 3, &[]),
+            &Catalog::curated(),
+        );
         assert!(mentions(&cool.packing, "warm layers"), "{:?}", cool.packing);
-        let hot = pretrip_advice(&request(&["bangkok"], (2027, 4, 5), 3, &[]));
+        let hot = pretrip_advice(
+            &request(&["bangkok"], (2027, 4, 5), 3, &[]),
+            &Catalog::curated(),
+        );
         assert!(mentions(&hot.packing, "sunscreen"));
         assert!(!mentions(&hot.packing, "warm layers"));
     }
 
     #[test]
     fn packs_for_interests() {
-        let advice = pretrip_advice(&request(
-            &["phu-quoc"],
-            (2027, 2, 5),
-            4,
-            &["beach", "adventure"],
-        ));
+        let advice = pretrip_advice(
+            &request(&["phu-quoc"], (2027, 2, 5), 4, &["beach", "adventure"]),
+            &Catalog::curated(),
+        );
         assert!(mentions(&advice.packing, "swimwear"));
         assert!(mentions(&advice.packing, "hiking shoes"));
-        let plain = pretrip_advice(&request(&["phu-quoc"], (2027, 2, 5), 4, &[]));
+        let plain = pretrip_advice(
+            &request(&["phu-quoc"], (2027, 2, 5), 4, &[]),
+            &Catalog::curated(),
+        );
         assert!(!mentions(&plain.packing, "swimwear") && !mentions(&plain.packing, "hiking shoes"));
     }
 
     #[test]
     fn reports_weather_for_each_city_and_month() {
-        let advice = pretrip_advice(&request(&["hanoi", "sapa"], (2027, 3, 29), 8, &[]));
+        let advice = pretrip_advice(
+            &request(&["hanoi", "sapa"], (2027, 3, 29), 8, &[]),
+            &Catalog::curated(),
+        );
         let notes: Vec<(String, String)> = advice
             .weather
             .iter()
@@ -396,7 +420,10 @@ mod tests {
 
     #[test]
     fn checks_cover_passport_visa_insurance_plugs_sim_and_gateways() {
-        let advice = pretrip_advice(&request(&["hanoi", "sapa", "tokyo"], (2027, 3, 5), 9, &[]));
+        let advice = pretrip_advice(
+            &request(&["hanoi", "sapa", "tokyo"], (2027, 3, 5), 9, &[]),
+            &Catalog::curated(),
+        );
         for needle in [
             "passport",
             "visa for vietnam",
@@ -424,13 +451,19 @@ mod tests {
 
     #[test]
     fn warns_about_typhoon_season() {
-        let advice = pretrip_advice(&request(&["hue"], (2027, 10, 5), 4, &[]));
+        let advice = pretrip_advice(
+            &request(&["hue"], (2027, 10, 5), 4, &[]),
+            &Catalog::curated(),
+        );
         assert!(mentions(&advice.checks, "typhoon"), "{:?}", advice.checks);
     }
 
     #[test]
     fn money_tips_cover_currency_tipping_and_local_tips_without_duplicates() {
-        let advice = pretrip_advice(&request(&["hanoi", "hoi-an"], (2027, 3, 5), 6, &[]));
+        let advice = pretrip_advice(
+            &request(&["hanoi", "hoi-an"], (2027, 3, 5), 6, &[]),
+            &Catalog::curated(),
+        );
         assert!(mentions(&advice.money_tips, "vnd"));
         assert!(mentions(&advice.money_tips, "tipping in vietnam"));
         assert!(mentions(&advice.money_tips, "tailor"));

@@ -4,16 +4,31 @@
 //! schema along, so an answer is held to it here as well. Supported:
 //! `type` (one or a list), `enum`, `required`, `properties`, `items`,
 //! `minItems`/`maxItems`, `minLength`/`maxLength`, `minimum`/`maximum`.
-//! Numbers must be finite. The first violation is reported with its path.
+//! Numbers must be finite. Every violation is reported with its path (up
+//! to `MAX_REPORTED`), so one repair can fix them all.
 
 use serde_json::Value;
 
+/// How many violations one report names.
+const MAX_REPORTED: usize = 8;
+
 /// Why `value` does not match `schema`, or `None` when it does.
 pub fn violation(schema: &Value, value: &Value) -> Option<String> {
-    check(schema, value, "answer").err()
+    let mut found = Vec::new();
+    walk(schema, value, "answer", &mut found);
+    found.truncate(MAX_REPORTED);
+    (!found.is_empty()).then(|| found.join("; "))
 }
 
-fn check(schema: &Value, value: &Value, path: &str) -> Result<(), String> {
+/// Collects the violations of `value` and, where it is whole enough to look
+/// inside, of its parts.
+fn walk(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
+    if let Err(problem) = check(schema, value, path, found) {
+        found.push(problem);
+    }
+}
+
+fn check(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) -> Result<(), String> {
     if let Some(types) = schema.get("type") {
         let allowed: Vec<&str> = match types {
             Value::String(t) => vec![t.as_str()],
@@ -76,7 +91,7 @@ fn check(schema: &Value, value: &Value, path: &str) -> Result<(), String> {
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
-                    check(item_schema, item, &format!("{path}[{i}]"))?;
+                    walk(item_schema, item, &format!("{path}[{i}]"), found);
                 }
             }
         }
@@ -89,13 +104,13 @@ fn check(schema: &Value, value: &Value, path: &str) -> Result<(), String> {
                 .filter_map(Value::as_str)
             {
                 if !fields.contains_key(name) {
-                    return Err(format!("{path}.{name} is missing"));
+                    found.push(format!("{path}.{name} is missing"));
                 }
             }
             if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
                 for (name, field_schema) in properties {
                     if let Some(field) = fields.get(name) {
-                        check(field_schema, field, &format!("{path}.{name}"))?;
+                        walk(field_schema, field, &format!("{path}.{name}"), found);
                     }
                 }
             }
@@ -173,6 +188,10 @@ mod tests {
                 "answer.tier must be one of \"budget\", \"mid\", \"luxury\", null",
             ),
             (json!({"destinations": []}), "answer.days is missing"),
+            (
+                json!({"destinations": [1], "days": 99}),
+                "answer.days is 99, above the maximum 30; answer.destinations[0] must be string",
+            ),
         ] {
             assert_eq!(
                 violation(&schema(), &answer).as_deref(),

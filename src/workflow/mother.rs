@@ -1,6 +1,7 @@
 //! The MotherAgent: the trip-planning state machine.
 //!
-//! intake → planning → execution (flights ∥ hotels ∥ activities) →
+//! intake → planning (choosing a destination for a vague wish, researching
+//! cities the dataset lacks) → execution (flights ∥ hotels ∥ activities) →
 //! validation → approval (only when over budget) → finalizing → done.
 //!
 //! Every step is a checkpointed task, so a run that resumes (after a reclaim
@@ -19,7 +20,9 @@ use super::plan::{self, PlanParts};
 pub use super::run::RunError;
 use super::run::{Run, usage_so_far};
 use crate::jobs::{Change, EventKind, Job, JobStatus, JobStore, NewEvent, Stage, transitions};
-use crate::knowledge::{BudgetEstimate, Candidate, DayPlan, FlightQuote, HotelStay, TripRequest};
+use crate::knowledge::{
+    BudgetEstimate, Candidate, Catalog, DayPlan, FlightQuote, Grounding, HotelStay, TripRequest,
+};
 use crate::llm::{LlmClient, TokenMeter};
 use crate::observability::JobTrace;
 
@@ -41,6 +44,9 @@ const TASKS: &[(&str, &str)] = &[
 
 /// Only for requests that name no destination.
 const INSPIRATION: (&str, &str) = ("inspiration_agent", "Choose where to go");
+
+/// The output key of the research task: the destinations the model built.
+const RESEARCHED: &str = "researched_destinations";
 
 /// The LLM token cap per job when the request sets no `budget_tokens`.
 pub const DEFAULT_BUDGET_TOKENS: u64 = 100_000;
@@ -88,7 +94,12 @@ impl MotherAgent {
             .await?;
 
         run.advance(Stage::Planning, None).await?;
+        let groundings = agents::destination::groundings(&ctx, &trip)?;
+        let research =
+            (!groundings.is_empty()).then(|| agents::destination::task_name(&groundings));
+        register_tasks(&run, &trip, research.as_deref()).await?;
         let (trip, alternatives) = choose_destination(&run, &ctx, trip).await?;
+        let catalog = research_destinations(&run, &ctx, &groundings, research.as_deref()).await?;
 
         run.advance(Stage::Execution, Some(JobStatus::Executing))
             .await?;
@@ -103,24 +114,24 @@ impl MotherAgent {
                 "flight_agent",
                 TASKS[1].1,
                 "flights",
-                agents::flights::run(&ctx, &trip, known_fare)
+                agents::flights::run(&ctx, &catalog, &trip, known_fare)
             ),
             run.task(
                 "hotel_agent",
                 TASKS[2].1,
                 "hotels",
-                agents::hotels::run(&ctx, &trip)
+                agents::hotels::run(&ctx, &catalog, &trip)
             ),
             run.task(
                 "activity_agent",
                 TASKS[3].1,
                 "activities",
-                agents::activities::run(&ctx, &trip)
+                agents::activities::run(&ctx, &catalog, &trip)
             ),
         )?;
 
         run.advance(Stage::Validation, None).await?;
-        let budget = validate(&run, &ctx, &trip, &flights, &hotels, &days).await?;
+        let budget = validate(&run, &ctx, &catalog, &trip, &flights, &hotels, &days).await?;
         let current = run
             .store
             .get(job.id)
@@ -140,7 +151,7 @@ impl MotherAgent {
                 "pretrip_agent",
                 TASKS[5].1,
                 "pre_trip",
-                agents::pretrip::run(&ctx, &trip),
+                agents::pretrip::run(&ctx, &catalog, &trip),
             )
             .await?;
 
@@ -152,7 +163,7 @@ impl MotherAgent {
             pre_trip,
             alternatives,
         };
-        let plan = plan::assemble(&job, &trip, parts, approval);
+        let plan = plan::assemble(&job, &trip, &catalog, parts, approval);
         let result =
             serde_json::to_value(&plan).map_err(|e| RunError::failed("internal", e.to_string()))?;
         run.update(|job| Ok(transitions::complete(job, &result)))
@@ -194,20 +205,37 @@ impl MotherAgent {
     }
 }
 
-/// Registers the job's tasks; a request that names no destination ("somewhere warm
-/// in January") first gets one chosen by the inspiration task, whose runners-up go
-/// on the plan.
+/// Registers every task the job will run, in order, so progress shows the
+/// total from the start: the inspiration task for a request that names no
+/// destination, the research task (named `research`) for cities the dataset
+/// lacks, then the planners.
+async fn register_tasks(
+    run: &Run,
+    trip: &TripRequest,
+    research: Option<&str>,
+) -> Result<(), RunError> {
+    let mut tasks: Vec<(&str, &str)> = Vec::new();
+    if trip.destinations.is_empty() {
+        tasks.push(INSPIRATION);
+    }
+    if let Some(name) = research {
+        tasks.push((agents::destination::AGENT, name));
+    }
+    tasks.extend_from_slice(TASKS);
+    run.register_tasks(&tasks).await?;
+    Ok(())
+}
+
+/// A request that names no destination ("somewhere warm in January") gets one
+/// chosen by the inspiration task, whose runners-up go on the plan.
 async fn choose_destination(
     run: &Run,
     ctx: &AgentContext,
     mut trip: TripRequest,
 ) -> Result<(TripRequest, Vec<Candidate>), RunError> {
     if !trip.destinations.is_empty() {
-        run.register_tasks(TASKS).await?;
         return Ok((trip, Vec::new()));
     }
-    run.register_tasks(&[INSPIRATION]).await?;
-    run.register_tasks(TASKS).await?;
     let chosen: agents::inspiration::Inspiration = run
         .task(
             INSPIRATION.0,
@@ -220,11 +248,35 @@ async fn choose_destination(
     Ok((trip, chosen.alternatives))
 }
 
+/// The destinations the job plans over: the curated dataset, plus the cities
+/// the research task built (checkpointed like any task's output, so a resumed
+/// run plans with the same facts and asks the model nothing again).
+async fn research_destinations(
+    run: &Run,
+    ctx: &AgentContext,
+    groundings: &[Grounding],
+    research: Option<&str>,
+) -> Result<Catalog, RunError> {
+    let Some(name) = research else {
+        return Ok(Catalog::curated());
+    };
+    let researched = run
+        .task(
+            agents::destination::AGENT,
+            name,
+            RESEARCHED,
+            agents::destination::run(ctx, groundings),
+        )
+        .await?;
+    Ok(Catalog::with_researched(researched))
+}
+
 /// Estimates the budget and checks the plan; the `validation_result` is
 /// announced once, when the budget is first estimated.
 async fn validate(
     run: &Run,
     ctx: &AgentContext,
+    catalog: &Catalog,
     trip: &TripRequest,
     flights: &[FlightQuote],
     hotels: &[HotelStay],
@@ -236,7 +288,7 @@ async fn validate(
             "cost_agent",
             TASKS[4].1,
             "budget",
-            agents::cost::run(ctx, trip, flights, hotels, days),
+            agents::cost::run(ctx, catalog, trip, flights, hotels, days),
         )
         .await?;
     let validation = agents::cost::validate(trip, &budget, days, hotels);

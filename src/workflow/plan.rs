@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use crate::jobs::{Approval, Job, Trigger, WorkflowMode};
 use crate::knowledge::{
-    self, BudgetEstimate, BudgetSource, Candidate, DayPlan, FlightQuote, HotelStay, PreTripAdvice,
-    TripRequest,
+    self, BudgetEstimate, BudgetSource, Candidate, Catalog, DayPlan, FlightQuote, HotelStay,
+    PreTripAdvice, Source, TripRequest,
 };
 
 pub const ESTIMATE_NOTE: &str = "All prices are estimates from typical fares and price levels, not live quotes; check before booking.";
@@ -28,6 +28,11 @@ pub struct DestinationStop {
     pub country: String,
     pub iata: String,
     pub nights: u32,
+    /// `"model"` for a city the curated dataset lacks, whose facts (attractions,
+    /// neighbourhoods, prices, climate, visa, plug and tipping notes) the model
+    /// researched for this trip; absent for a curated destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -55,6 +60,10 @@ pub struct Suggestion {
     pub savings_usd: Option<f64>,
 }
 
+/// A trip plan. Parts that came from the model alone (a researched city's
+/// stop, hotels, activities and weather notes; a name the curated dataset
+/// lacks) carry `"source": "model"`; parts built from curated facts have no
+/// `source`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TripPlan {
     pub summary: String,
@@ -94,23 +103,25 @@ pub struct PlanParts {
 }
 
 /// Puts the job's final plan together from the agents' outputs and the
-/// human decision, if one was needed.
+/// human decision, if one was needed, marking what came from the model alone.
 pub fn assemble(
     job: &Job,
     trip: &TripRequest,
+    catalog: &Catalog,
     parts: PlanParts,
     approval: Option<&Approval>,
 ) -> TripPlan {
     let PlanParts {
         flights,
-        hotels,
-        days,
+        mut hotels,
+        mut days,
         budget,
-        pre_trip,
+        mut pre_trip,
         alternatives,
     } = parts;
+    mark_sources(trip, catalog, &mut hotels, &mut days, &mut pre_trip);
     TripPlan {
-        summary: summary(trip, &budget),
+        summary: summary(trip, catalog, &budget),
         origin: trip
             .origin
             .as_deref()
@@ -120,10 +131,8 @@ pub fn assemble(
                 city: a.city.clone(),
                 country: a.country.clone(),
             }),
-        destinations: trip
-            .destinations
-            .iter()
-            .filter_map(|id| knowledge::destination(id))
+        destinations: catalog
+            .trip_destinations(trip)
             .zip(hotels.iter())
             .map(|(d, stay)| DestinationStop {
                 id: d.id.clone(),
@@ -131,6 +140,7 @@ pub fn assemble(
                 country: d.country.clone(),
                 iata: d.airport_iata.clone(),
                 nights: stay.nights,
+                source: catalog.source_of(&d.id),
             })
             .collect(),
         dates: TripDates {
@@ -150,7 +160,8 @@ pub fn assemble(
                 overage_usd: budget.overage_usd,
             })
         }),
-        suggestion: (job.mode == WorkflowMode::Proactive).then(|| suggestion(job, trip, &budget)),
+        suggestion: (job.mode == WorkflowMode::Proactive)
+            .then(|| suggestion(job, trip, catalog, &budget)),
         flights,
         hotels,
         days,
@@ -162,17 +173,47 @@ pub fn assemble(
     }
 }
 
-fn place_names(trip: &TripRequest) -> String {
-    let names: Vec<String> = trip
-        .destinations
-        .iter()
-        .filter_map(|id| knowledge::destination(id))
-        .map(|d| d.city.clone())
+/// Sets `source` on each hotel, activity and weather note: `model` unless the
+/// curated dataset has it. The agents' outputs are not trusted to say so: a
+/// model's refinement may drop the mark or forge it.
+fn mark_sources(
+    trip: &TripRequest,
+    catalog: &Catalog,
+    hotels: &mut [HotelStay],
+    days: &mut [DayPlan],
+    pre_trip: &mut PreTripAdvice,
+) {
+    let id_of = |city: &str| {
+        catalog
+            .trip_destination_named(trip, city)
+            .map(|d| d.id.clone())
+    };
+    let name_source = |city: &str, name: &str| match id_of(city) {
+        Some(id) => catalog.source_of_name(&id, name),
+        None => Some(Source::Model),
+    };
+    for stay in hotels {
+        stay.source = name_source(&stay.city, &stay.area);
+    }
+    for day in days {
+        for activity in &mut day.activities {
+            activity.source = name_source(&day.location, &activity.name);
+        }
+    }
+    for note in &mut pre_trip.weather {
+        note.source = id_of(&note.city).map_or(Some(Source::Model), |id| catalog.source_of(&id));
+    }
+}
+
+fn place_names(trip: &TripRequest, catalog: &Catalog) -> String {
+    let names: Vec<&str> = catalog
+        .trip_destinations(trip)
+        .map(|d| d.city.as_str())
         .collect();
     names.join(" and ")
 }
 
-fn summary(trip: &TripRequest, budget: &BudgetEstimate) -> String {
+fn summary(trip: &TripRequest, catalog: &Catalog, budget: &BudgetEstimate) -> String {
     let people = if trip.travelers == 1 {
         "1 traveler".to_string()
     } else {
@@ -181,7 +222,7 @@ fn summary(trip: &TripRequest, budget: &BudgetEstimate) -> String {
     format!(
         "{}-day trip to {} for {people}, starting {}: estimated ${:.0} in total.",
         trip.days,
-        place_names(trip),
+        place_names(trip, catalog),
         trip.start_date,
         budget.estimated_total_usd
     )
@@ -204,11 +245,16 @@ fn warnings(trip: &TripRequest, budget: &BudgetEstimate) -> Vec<String> {
     warnings
 }
 
-fn suggestion(job: &Job, trip: &TripRequest, budget: &BudgetEstimate) -> Suggestion {
+fn suggestion(
+    job: &Job,
+    trip: &TripRequest,
+    catalog: &Catalog,
+    budget: &BudgetEstimate,
+) -> Suggestion {
     let trigger = job.request.trigger_type.clone().unwrap_or_default();
     let context = job.request.context.clone().unwrap_or_default();
     let number = |k: &str| context.get(k).and_then(Value::as_f64);
-    let places = place_names(trip);
+    let places = place_names(trip, catalog);
     let (headline, rationale, savings) = match Trigger::from(trigger.as_str()) {
         Trigger::PriceDrop => {
             let savings =

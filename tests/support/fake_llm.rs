@@ -1,6 +1,7 @@
 //! A local OpenAI-compatible chat-completions server for tests. It records
 //! every request and answers from a script; with the script empty it plays a
-//! cooperative model: it reads the intake message as configured and returns
+//! cooperative model: it reads the intake message as configured, answers the
+//! destination_agent's research with the configured city facts, and returns
 //! every other agent's draft unchanged (the draft is in the prompt).
 
 use std::collections::VecDeque;
@@ -36,6 +37,7 @@ struct Shared {
     /// Replies for one agent (its schema name), used before `script`.
     agent_scripts: Arc<Mutex<std::collections::HashMap<String, VecDeque<Reply>>>>,
     intake: Arc<Mutex<Value>>,
+    research: Arc<Mutex<Value>>,
     reject_json_schema: Arc<Mutex<bool>>,
     usage: Arc<Mutex<(u64, u64)>>,
 }
@@ -88,6 +90,12 @@ impl FakeLlm {
         *self.shared.intake.lock().unwrap() = reading;
     }
 
+    /// What the cooperative model says of a city the dataset lacks
+    /// (`destination_agent`); `null` until set.
+    pub fn set_research(&self, answer: Value) {
+        *self.shared.research.lock().unwrap() = answer;
+    }
+
     pub fn set_usage(&self, prompt: u64, completion: u64) {
         *self.shared.usage.lock().unwrap() = (prompt, completion);
     }
@@ -129,6 +137,9 @@ fn cooperate(shared: &Shared, request: &Value) -> String {
     let name = schema_name(request);
     if name == "trip_request" || name == "intake_agent" {
         return shared.intake.lock().unwrap().to_string();
+    }
+    if name == "destination_agent" {
+        return shared.research.lock().unwrap().to_string();
     }
     let user = request["messages"][1]["content"].as_str().unwrap_or("");
     user.split_once("(keep its shape):\n")

@@ -247,6 +247,9 @@ pub struct JobStatusResponse {
     pub updated_at: Timestamp,
     pub completed_at: Option<Timestamp>,
     pub progress: Option<Progress>,
+    /// Each finished task's output by key: `trip_request`, `inspiration`,
+    /// `researched_destinations` (the cities the model researched, with an LLM),
+    /// `flights`, `hotels`, `activities`, `budget`, `pre_trip`.
     #[schema(value_type = Option<Object>)]
     pub current_output: Option<Value>,
     /// The plan (`TripPlan`; with `suggestion` for proactive jobs), when completed.

@@ -739,6 +739,12 @@ pub(crate) fn place_id(place: &gazetteer::Place) -> String {
     format!("place:{}", place.id)
 }
 
+/// The gazetteer city a `place:N` id names.
+pub(crate) fn place_for_id(id: &str) -> Option<&'static gazetteer::Place> {
+    let n = id.strip_prefix("place:")?.parse::<u32>().ok()?;
+    gazetteer::all_places().iter().find(|p| p.id == n)
+}
+
 /// "a week each", "2 ngày mỗi nơi", "trois jours chacune".
 fn distributive(tokens: &Tokens, length: &Length) -> bool {
     const EACH: &[&str] = &[
@@ -933,6 +939,7 @@ impl TripRequest {
 
 /// The embedded planner plans curated destinations only: a city it does not cover
 /// fails with the closest curated destinations (same country first, then nearest).
+/// With an LLM, such a city is researched instead (see `research`).
 pub fn require_curated(trip: &TripRequest) -> Result<(), IntakeError> {
     let Some(id) = trip
         .destinations
@@ -941,11 +948,7 @@ pub fn require_curated(trip: &TripRequest) -> Result<(), IntakeError> {
     else {
         return Ok(());
     };
-    let place = id
-        .strip_prefix("place:")
-        .and_then(|n| n.parse::<u32>().ok())
-        .and_then(|n| gazetteer::all_places().iter().find(|p| p.id == n));
-    let Some(place) = place else {
+    let Some(place) = place_for_id(id) else {
         return Err(IntakeError::NotCurated {
             place: id.clone(),
             suggestions: Vec::new(),

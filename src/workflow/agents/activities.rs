@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{AgentContext, Ask, destination_facts};
-use crate::knowledge::{self, DayPlan, TripRequest};
+use crate::knowledge::{self, Catalog, DayPlan, TripRequest};
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Improve the day-by-day plan: favour the traveller's interests, \
@@ -91,9 +91,10 @@ fn check_costs(draft: &[DayPlan], answer: &[DayPlan]) -> Result<(), String> {
 
 pub async fn run(
     ctx: &AgentContext,
+    catalog: &Catalog,
     trip: &TripRequest,
 ) -> Result<AgentOutput<Vec<DayPlan>>, RunError> {
-    let days = knowledge::plan_days(trip);
+    let days = knowledge::plan_days(trip, catalog);
     check(trip, &days).map_err(|e| RunError::failed("planning_failed", e))?;
     let matched = days.iter().flat_map(|d| &d.activities).any(|a| {
         trip.interests
@@ -111,7 +112,7 @@ pub async fn run(
             agent: "activity_agent",
             instructions: PROMPT,
             schema: schema(trip),
-            facts: destination_facts(trip),
+            facts: destination_facts(trip, catalog),
         },
         days,
         confidence,

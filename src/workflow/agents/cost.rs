@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{AgentContext, Ask, destination_facts};
-use crate::knowledge::{self, BudgetEstimate, DayPlan, FlightQuote, HotelStay, TripRequest};
+use crate::knowledge::{
+    self, BudgetEstimate, Catalog, DayPlan, FlightQuote, HotelStay, TripRequest,
+};
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Review the budget estimate; you may adjust food_usd and local_transport_usd \
@@ -85,19 +87,20 @@ fn check(draft: &BudgetEstimate, answer: &BudgetEstimate) -> Result<(), String> 
 
 pub async fn run(
     ctx: &AgentContext,
+    catalog: &Catalog,
     trip: &TripRequest,
     flights: &[FlightQuote],
     hotels: &[HotelStay],
     days: &[DayPlan],
 ) -> Result<AgentOutput<BudgetEstimate>, RunError> {
-    let budget = knowledge::estimate_budget(trip, flights, hotels, days);
+    let budget = knowledge::estimate_budget(trip, catalog, flights, hotels, days);
     let reference = budget.clone();
     ctx.refine(
         Ask {
             agent: "cost_agent",
             instructions: PROMPT,
             schema: schema(),
-            facts: destination_facts(trip),
+            facts: destination_facts(trip, catalog),
         },
         budget,
         0.8,

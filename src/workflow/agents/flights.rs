@@ -6,7 +6,7 @@ use chrono::Days;
 use serde_json::{Value, json};
 
 use super::{AgentContext, Ask, destination_facts};
-use crate::knowledge::{self, FlightQuote, TripRequest};
+use crate::knowledge::{self, Catalog, FlightQuote, TripRequest};
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Check the flight legs: keep the same legs, airports and dates; \
@@ -64,6 +64,7 @@ fn check(draft: &[FlightQuote], answer: &[FlightQuote]) -> Result<(), String> {
 
 pub fn draft(
     ctx: &AgentContext,
+    catalog: &Catalog,
     trip: &TripRequest,
     known_fare: Option<f64>,
 ) -> Result<Vec<FlightQuote>, RunError> {
@@ -71,15 +72,15 @@ pub fn draft(
         return Ok(Vec::new());
     };
     // Nights per stop, in visiting order, as the hotel plan splits them.
-    let nights = knowledge::plan_hotels(trip)
+    let nights = knowledge::plan_hotels(trip, catalog)
         .into_iter()
         .map(|stay| stay.nights);
     let mut legs = Vec::new();
     let mut from = origin;
     let mut date = trip.start_date;
     for (id, nights) in trip.destinations.iter().zip(nights) {
-        let destination = knowledge::destination(id).ok_or_else(|| {
-            RunError::failed("internal", format!("no destination {id} in the dataset"))
+        let destination = catalog.get(id).ok_or_else(|| {
+            RunError::failed("internal", format!("no destination {id} in the catalog"))
         })?;
         let to = knowledge::find_airport(&destination.airport_iata).ok_or_else(|| {
             RunError::failed(
@@ -119,10 +120,11 @@ pub fn draft(
 
 pub async fn run(
     ctx: &AgentContext,
+    catalog: &Catalog,
     trip: &TripRequest,
     known_fare: Option<f64>,
 ) -> Result<AgentOutput<Vec<FlightQuote>>, RunError> {
-    let legs = draft(ctx, trip, known_fare)?;
+    let legs = draft(ctx, catalog, trip, known_fare)?;
     if legs.is_empty() {
         return Ok(AgentOutput {
             value: legs,
@@ -135,7 +137,7 @@ pub async fn run(
             agent: "flight_agent",
             instructions: PROMPT,
             schema: schema(reference.len()),
-            facts: destination_facts(trip),
+            facts: destination_facts(trip, catalog),
         },
         legs,
         0.7,

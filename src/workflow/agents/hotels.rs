@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{AgentContext, Ask, destination_facts};
-use crate::knowledge::{self, HotelStay, TripRequest};
+use crate::knowledge::{self, Catalog, HotelStay, TripRequest};
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Choose the best neighbourhood (area) of the given tier for each stay, \
@@ -68,16 +68,17 @@ fn check(draft: &[HotelStay], answer: &[HotelStay]) -> Result<(), String> {
 
 pub async fn run(
     ctx: &AgentContext,
+    catalog: &Catalog,
     trip: &TripRequest,
 ) -> Result<AgentOutput<Vec<HotelStay>>, RunError> {
-    let stays = knowledge::plan_hotels(trip);
+    let stays = knowledge::plan_hotels(trip, catalog);
     let reference = stays.clone();
     ctx.refine(
         Ask {
             agent: "hotel_agent",
             instructions: PROMPT,
             schema: schema(reference.len()),
-            facts: destination_facts(trip),
+            facts: destination_facts(trip, catalog),
         },
         stays,
         0.75,

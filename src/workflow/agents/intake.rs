@@ -2,7 +2,8 @@
 //! structured trip request. Structured constraints override the text. With
 //! an LLM, the model reads the free text first and its reading is merged
 //! under the caller's constraints; the knowledge parser then normalises the
-//! result, so both backends produce the same validated `TripRequest`.
+//! result, so both backends produce the same validated `TripRequest` — except
+//! that only the LLM backend accepts a city outside the curated dataset.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -136,9 +137,15 @@ pub async fn run(
             ));
         }
     };
+    // A city the dataset lacks is researched by the model (`destination_agent`);
+    // the embedded backend plans curated destinations only.
     let parse = |constraints: &Map<String, Value>| {
-        knowledge::parse_trip_request(&query, constraints, ctx.today)
-            .and_then(|trip| knowledge::require_curated(&trip).map(|()| trip))
+        knowledge::parse_trip_request(&query, constraints, ctx.today).and_then(|trip| {
+            match ctx.llm {
+                Some(_) => Ok(trip),
+                None => knowledge::require_curated(&trip).map(|()| trip),
+            }
+        })
     };
     let failed = |e: IntakeError| RunError::failed(e.code(), e.to_string());
     let reading = match (&ctx.llm, &request.query) {

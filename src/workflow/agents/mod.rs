@@ -7,6 +7,7 @@
 
 pub mod activities;
 pub mod cost;
+pub mod destination;
 pub mod flights;
 pub mod hotels;
 pub mod inspiration;
@@ -20,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::knowledge::{self, TripRequest};
+use crate::knowledge::{Catalog, TripRequest};
 use crate::llm::CallRecord;
 use crate::llm::{LlmClient, LlmError, Message, TokenMeter};
 use crate::workflow::run::{AgentOutput, RunError};
@@ -174,14 +175,20 @@ pub fn llm_failure(e: LlmError) -> RunError {
     }
 }
 
-/// The dataset's facts about the trip's destinations: the grounding every
-/// LLM prompt carries.
-pub fn destination_facts(trip: &TripRequest) -> Value {
+/// The facts about the trip's destinations: the grounding every LLM prompt
+/// carries. A researched destination says so (`"source": "model"`), so the
+/// model knows those facts are estimates of its own, not the dataset's.
+pub fn destination_facts(trip: &TripRequest, catalog: &Catalog) -> Value {
     let destinations: Vec<Value> = trip
         .destinations
         .iter()
-        .filter_map(|id| knowledge::destination(id))
-        .map(|d| serde_json::to_value(d).unwrap_or(Value::Null))
+        .filter_map(|id| {
+            let mut facts = serde_json::to_value(catalog.get(id)?).ok()?;
+            if let (Some(source), Some(object)) = (catalog.source_of(id), facts.as_object_mut()) {
+                object.insert("source".into(), json!(source));
+            }
+            Some(facts)
+        })
         .collect();
     json!({ "trip": trip, "destinations": destinations })
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{AgentContext, Ask, destination_facts};
-use crate::knowledge::{self, PreTripAdvice, TripRequest, WeatherNote};
+use crate::knowledge::{self, Catalog, PreTripAdvice, TripRequest, WeatherNote};
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Make the pre-trip advice specific to these destinations, dates and interests; \
@@ -49,16 +49,17 @@ fn check(draft: &PreTripAdvice, answer: &PreTripAdvice) -> Result<(), String> {
 
 pub async fn run(
     ctx: &AgentContext,
+    catalog: &Catalog,
     trip: &TripRequest,
 ) -> Result<AgentOutput<PreTripAdvice>, RunError> {
-    let advice = knowledge::pretrip_advice(trip);
+    let advice = knowledge::pretrip_advice(trip, catalog);
     let reference = advice.clone();
     ctx.refine(
         Ask {
             agent: "pretrip_agent",
             instructions: PROMPT,
             schema: schema(reference.weather.len()),
-            facts: destination_facts(trip),
+            facts: destination_facts(trip, catalog),
         },
         advice,
         0.85,
