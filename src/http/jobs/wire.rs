@@ -43,7 +43,7 @@ pub struct PlanRequest {
 #[derive(Debug, Clone, ToSchema)]
 pub struct Constraints {
     /// For the whole trip, in US dollars.
-    #[schema(exclusive_minimum = 0)]
+    #[schema(exclusive_minimum = 0, maximum = 10_000_000)]
     pub budget_usd: Option<f64>,
     #[schema(minimum = 1, maximum = 30)]
     pub duration_days: Option<u32>,
