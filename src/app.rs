@@ -58,10 +58,13 @@ async fn open_scheduler(config: &Config, store: Arc<dyn JobStore>) -> anyhow::Re
     };
     let settings = config.scheduler.clone();
     let fares: Arc<dyn FareSource> = match &settings.price_feed_url {
-        Some(url) => Arc::new(HttpFares::new(url, PRICE_FEED_TIMEOUT).context("PRICE_FEED_URL")?),
+        Some(url) => Arc::new(
+            HttpFares::new(url, PRICE_FEED_TIMEOUT, &settings.outbound)
+                .context("PRICE_FEED_URL")?,
+        ),
         None => Arc::new(KnowledgeFares),
     };
-    Ok(Scheduler::new(watchlists, store, fares, settings))
+    Scheduler::new(watchlists, store, fares, settings).context("calendar feed client")
 }
 
 /// Names this replica, unique per process: the queue consumer it reads as
