@@ -541,3 +541,69 @@ async fn the_docs_and_the_served_document_describe_this_service_as_it_is() {
         }
     }
 }
+
+/// Sends `request` on a new connection and reads the answer to its end
+/// (`Connection: close`): the status, the head and the body.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("answered within the deadline")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"));
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+#[tokio::test]
+async fn oversized_uris_and_headers_get_the_json_error_response() {
+    let app = app().await;
+    let long_uri = format!(
+        "GET /health?pad={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let one_big_header = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: {}\r\n\r\n",
+        "b".repeat(100_000)
+    );
+    let many_headers = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("X-Pad-{i}: {}\r\n", "c".repeat(500)))
+            .collect::<String>()
+    );
+    for (request, status, code) in [
+        (long_uri, 414, "UriTooLong"),
+        (one_big_header, 431, "HeadersTooLarge"),
+        (many_headers, 431, "HeadersTooLarge"),
+    ] {
+        let (got, head, body) = raw_exchange(&app, request.as_bytes()).await;
+        assert_eq!(got, status, "{head}\n{body}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        assert_eq!(body["error"], code, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(body["timestamp"].is_string() && body["details"].is_null());
+    }
+
+    // Heads within the limits are served as before.
+    let fine = format!(
+        "GET /health?pad={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\n",
+        "a".repeat(6_000),
+        (0..50)
+            .map(|i| format!("X-Pad-{i}: {}\r\n", "c".repeat(200)))
+            .collect::<String>()
+    );
+    let (status, head, _) = raw_exchange(&app, fine.as_bytes()).await;
+    assert_eq!(status, 200, "{head}");
+    app.stop().await;
+}
