@@ -607,3 +607,102 @@ async fn oversized_uris_and_headers_get_the_json_error_response() {
     assert_eq!(status, 200, "{head}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_start_up_line_names_the_url_docs_store_planner_and_opik() {
+    let embedded = support::process::LotaraProcess::start_logged(
+        "serve",
+        &[
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("SCHEDULER_ENABLED", "false"),
+        ],
+    );
+    let line = embedded.log_line("lotara started", 20, Duration::from_secs(60));
+    for expected in [
+        "embedded in-memory store — forgets everything on restart",
+        "embedded knowledge planner",
+        "opik=\"off\"",
+    ] {
+        assert!(line.contains(expected), "{expected:?} missing: {line}");
+    }
+    // The URL it names answers, and so does the docs link.
+    let url: String = line
+        .split("url=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no url in {line}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    assert!(line.contains(&format!("docs=\"{url}/api/docs\"")), "{line}");
+    let client = reqwest::Client::new();
+    for path in ["/health", "/api/docs/"] {
+        let response = client.get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    drop(embedded);
+
+    // With Redis, an LLM and Opik configured (JSON logs): each is named
+    // (that a password is not is a unit test in app.rs).
+    let redis = support::redis_url();
+    let prefix = support::unique_prefix();
+    let configured = support::process::LotaraProcess::start_logged(
+        "serve",
+        &[
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("SCHEDULER_ENABLED", "false"),
+            ("LOG_FORMAT", "json"),
+            ("REDIS_URL", &redis),
+            ("REDIS_KEY_PREFIX", &prefix),
+            ("LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("LLM_MODEL", "qwen2.5:7b"),
+            ("OPIK_URL_OVERRIDE", "http://127.0.0.1:9/api"),
+        ],
+    );
+    let line = configured.log_line("lotara started", 20, Duration::from_secs(60));
+    let fields = serde_json::from_str::<Value>(&line).unwrap()["fields"].clone();
+    assert!(
+        fields["store"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(&format!("Redis at {redis}")) && s.contains(&prefix)),
+        "{fields}"
+    );
+    assert_eq!(fields["planner"], "LLM qwen2.5:7b at http://127.0.0.1:9/v1");
+    assert_eq!(
+        fields["opik"],
+        "on: http://127.0.0.1:9/api (project travel-lotara)"
+    );
+    assert!(
+        fields["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+}
+
+#[test]
+fn the_quick_start_says_how_long_the_first_build_takes_and_waits_for_the_service() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("## Quick start")
+        .expect("a Quick start section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let (prose, script) = section.split_once("```sh").expect("a shell block");
+    assert!(
+        prose.contains("first `cargo build --release`")
+            && prose.contains("minutes")
+            && prose.contains("2-core"),
+        "the first build's time, measured on a named machine size: {prose}"
+    );
+    // The first request goes to /health, in a loop with a bound, before anything else.
+    let first_curl = script.lines().find(|l| l.contains("curl")).unwrap();
+    assert!(
+        first_curl.contains("/health") && first_curl.trim_start().starts_with("for _ in $(seq"),
+        "{first_curl}"
+    );
+}
