@@ -2,7 +2,7 @@
 //! workers, and binds the port (0 in tests: the OS picks one, reported by
 //! `port()`), so every integration test starts the real service.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,10 +58,13 @@ async fn open_scheduler(config: &Config, store: Arc<dyn JobStore>) -> anyhow::Re
     };
     let settings = config.scheduler.clone();
     let fares: Arc<dyn FareSource> = match &settings.price_feed_url {
-        Some(url) => Arc::new(HttpFares::new(url, PRICE_FEED_TIMEOUT).context("PRICE_FEED_URL")?),
+        Some(url) => Arc::new(
+            HttpFares::new(url, PRICE_FEED_TIMEOUT, &settings.outbound)
+                .context("PRICE_FEED_URL")?,
+        ),
         None => Arc::new(KnowledgeFares),
     };
-    Ok(Scheduler::new(watchlists, store, fares, settings))
+    Scheduler::new(watchlists, store, fares, settings).context("calendar feed client")
 }
 
 /// Names this replica, unique per process: the queue consumer it reads as
@@ -168,6 +171,14 @@ impl Application {
         })
     }
 
+    /// What the start-up log line says.
+    pub fn summary(&self) -> Summary {
+        Summary::new(
+            &self.state.config,
+            self.listener.is_some().then_some(self.port),
+        )
+    }
+
     /// The bound port (0 for a worker-only process).
     pub fn port(&self) -> u16 {
         self.port
@@ -228,6 +239,71 @@ impl Application {
     }
 }
 
+/// What an operator needs from the start-up log line: where the service
+/// answers, and what it runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// `None` for a worker-only process.
+    pub url: Option<String>,
+    pub docs: Option<String>,
+    pub store: String,
+    pub planner: String,
+    pub opik: String,
+}
+
+impl Summary {
+    fn new(config: &Config, port: Option<u16>) -> Self {
+        // A wildcard address is reached on loopback from the same machine.
+        let host = match config.host {
+            IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+            IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_string(),
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        let url = port.map(|port| format!("http://{host}:{port}"));
+        let store = match &config.redis_url {
+            Some(url) => format!(
+                "Redis at {} (keys under {})",
+                without_password(url),
+                config.redis_key_prefix
+            ),
+            None => "embedded in-memory store — forgets everything on restart".into(),
+        };
+        let planner = match &config.llm {
+            Some(llm) => format!("LLM {} at {}", llm.model, without_password(&llm.base_url)),
+            None => "embedded knowledge planner (no LLM configured)".into(),
+        };
+        let opik = match &config.opik {
+            Some(opik) => format!(
+                "on: {} (project {})",
+                without_password(&opik.url),
+                opik.project_name
+            ),
+            None => "off".into(),
+        };
+        Self {
+            docs: url.as_ref().map(|url| format!("{url}/api/docs")),
+            url,
+            store,
+            planner,
+            opik,
+        }
+    }
+}
+
+/// A URL fit for a log line: without the password it may carry.
+fn without_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(None);
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(a URL that does not parse)".into(),
+    }
+}
+
 /// Raises the soft limit on open files to the hard one: every connection
 /// and stream is a descriptor, and a soft limit of 1,024 made `/health`
 /// fail with "Too many open files" under ~1,100 idle sockets. Where the
@@ -250,5 +326,56 @@ pub fn raise_file_limit() {
     };
     if !raised {
         tracing::warn!(soft = limit.rlim_cur, "could not raise the open-file limit");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(pairs: &[(&str, &str)], port: Option<u16>) -> Summary {
+        let vars = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Summary::new(&Config::from_map(&vars).unwrap(), port)
+    }
+
+    #[test]
+    fn the_summary_names_the_url_store_planner_and_opik_without_secrets() {
+        let embedded = summary(&[], Some(8000));
+        assert_eq!(embedded.url.as_deref(), Some("http://127.0.0.1:8000"));
+        assert_eq!(
+            embedded.docs.as_deref(),
+            Some("http://127.0.0.1:8000/api/docs")
+        );
+        assert!(embedded.store.contains("forgets everything on restart"));
+        assert!(embedded.planner.contains("embedded knowledge planner"));
+        assert_eq!(embedded.opik, "off");
+
+        let configured = summary(
+            &[
+                ("HOST", "10.1.2.3"),
+                ("REDIS_URL", "redis://:hunter2@cache.internal:6379/2"),
+                ("LLM_BASE_URL", "https://user:pw@llm.internal/v1"),
+                ("LLM_MODEL", "qwen2.5"),
+                ("OPIK_URL_OVERRIDE", "http://localhost:5173/api"),
+            ],
+            Some(9000),
+        );
+        assert_eq!(configured.url.as_deref(), Some("http://10.1.2.3:9000"));
+        assert_eq!(
+            configured.store,
+            "Redis at redis://cache.internal:6379/2 (keys under lotara:)"
+        );
+        assert_eq!(
+            configured.planner,
+            "LLM qwen2.5 at https://user@llm.internal/v1"
+        );
+        assert_eq!(
+            configured.opik,
+            "on: http://localhost:5173/api (project travel-lotara)"
+        );
+        assert_eq!(summary(&[], None).url, None, "a worker serves no HTTP");
     }
 }

@@ -14,6 +14,7 @@ use crate::jobs::StoreSettings;
 use crate::llm::LlmSettings;
 use crate::observability::OpikSettings;
 use crate::observability::logging::LogFormat;
+use crate::outbound::OutboundPolicy;
 use crate::scheduler::SchedulerSettings;
 use crate::secret::Secret;
 
@@ -63,6 +64,7 @@ pub const VARIABLES: &[&str] = &[
     "SUGGESTION_COOLDOWN_SECS",
     "ICS_MAX_BYTES",
     "ICS_TIMEOUT_SECS",
+    "OUTBOUND_ALLOW_PRIVATE",
 ];
 
 #[derive(Debug, Clone)]
@@ -265,7 +267,18 @@ fn scheduler_settings(r: &mut Reader<'_>) -> SchedulerSettings {
         )),
         ics_max_bytes: r.positive("ICS_MAX_BYTES", defaults.ics_max_bytes as u64) as usize,
         ics_timeout: r.secs("ICS_TIMEOUT_SECS", defaults.ics_timeout.as_secs()),
+        outbound: outbound_policy(r),
     }
+}
+
+/// What calendar feeds (and the price feed's redirects) may reach besides
+/// public addresses.
+fn outbound_policy(r: &mut Reader<'_>) -> OutboundPolicy {
+    let entries = r.list("OUTBOUND_ALLOW_PRIVATE", "");
+    OutboundPolicy::allowing(&entries).unwrap_or_else(|e| {
+        r.errors.push(format!("OUTBOUND_ALLOW_PRIVATE: {e}"));
+        OutboundPolicy::default()
+    })
 }
 
 impl Config {
@@ -566,6 +579,24 @@ mod tests {
         assert_eq!(s.budget_cron, "0 0 10 * * Mon");
         assert_eq!(s.suggestion_cooldown, Duration::from_secs(604_800));
         assert!(s.price_feed_url.is_none());
+    }
+
+    #[test]
+    fn the_outbound_allow_list_is_read_and_a_malformed_entry_is_named() {
+        assert!(
+            config(&[(
+                "OUTBOUND_ALLOW_PRIVATE",
+                "10.0.0.0/8, 127.0.0.1, cal.internal"
+            )])
+            .is_ok()
+        );
+        let err = config(&[("OUTBOUND_ALLOW_PRIVATE", "10.0.0.0/40")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("OUTBOUND_ALLOW_PRIVATE") && err.contains("10.0.0.0/40"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod knowledge;
 pub mod llm;
 pub mod observability;
+pub mod outbound;
 pub mod scheduler;
 pub mod secret;
 pub mod workflow;

@@ -22,7 +22,16 @@ async fn main() -> anyhow::Result<()> {
     };
     lotara::observability::logging::init(config.log_format);
     let app = Application::build(config, role).await?;
-    tracing::info!(port = app.port(), ?role, "lotara started");
+    let summary = app.summary();
+    tracing::info!(
+        url = summary.url.as_deref().unwrap_or("none (worker: no HTTP)"),
+        docs = summary.docs.as_deref().unwrap_or("none"),
+        store = summary.store.as_str(),
+        planner = summary.planner.as_str(),
+        opik = summary.opik.as_str(),
+        ?role,
+        "lotara started"
+    );
     let token = app.shutdown_token();
     tokio::spawn(async move {
         wait_for_signal().await;

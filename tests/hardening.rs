@@ -541,3 +541,168 @@ async fn the_docs_and_the_served_document_describe_this_service_as_it_is() {
         }
     }
 }
+
+/// Sends `request` on a new connection and reads the answer to its end
+/// (`Connection: close`): the status, the head and the body.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("answered within the deadline")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"));
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+#[tokio::test]
+async fn oversized_uris_and_headers_get_the_json_error_response() {
+    let app = app().await;
+    let long_uri = format!(
+        "GET /health?pad={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let one_big_header = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: {}\r\n\r\n",
+        "b".repeat(100_000)
+    );
+    let many_headers = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("X-Pad-{i}: {}\r\n", "c".repeat(500)))
+            .collect::<String>()
+    );
+    for (request, status, code) in [
+        (long_uri, 414, "UriTooLong"),
+        (one_big_header, 431, "HeadersTooLarge"),
+        (many_headers, 431, "HeadersTooLarge"),
+    ] {
+        let (got, head, body) = raw_exchange(&app, request.as_bytes()).await;
+        assert_eq!(got, status, "{head}\n{body}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        assert_eq!(body["error"], code, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(body["timestamp"].is_string() && body["details"].is_null());
+    }
+
+    // Heads within the limits are served as before.
+    let fine = format!(
+        "GET /health?pad={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\n",
+        "a".repeat(6_000),
+        (0..50)
+            .map(|i| format!("X-Pad-{i}: {}\r\n", "c".repeat(200)))
+            .collect::<String>()
+    );
+    let (status, head, _) = raw_exchange(&app, fine.as_bytes()).await;
+    assert_eq!(status, 200, "{head}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_start_up_line_names_the_url_docs_store_planner_and_opik() {
+    let embedded = support::process::LotaraProcess::start_logged(
+        "serve",
+        &[
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("SCHEDULER_ENABLED", "false"),
+        ],
+    );
+    let line = embedded.log_line("lotara started", 20, Duration::from_secs(60));
+    for expected in [
+        "embedded in-memory store — forgets everything on restart",
+        "embedded knowledge planner",
+        "opik=\"off\"",
+    ] {
+        assert!(line.contains(expected), "{expected:?} missing: {line}");
+    }
+    // The URL it names answers, and so does the docs link.
+    let url: String = line
+        .split("url=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no url in {line}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    assert!(line.contains(&format!("docs=\"{url}/api/docs\"")), "{line}");
+    let client = reqwest::Client::new();
+    for path in ["/health", "/api/docs/"] {
+        let response = client.get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    drop(embedded);
+
+    // With Redis, an LLM and Opik configured (JSON logs): each is named
+    // (that a password is not is a unit test in app.rs).
+    let redis = support::redis_url();
+    let prefix = support::unique_prefix();
+    let configured = support::process::LotaraProcess::start_logged(
+        "serve",
+        &[
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("SCHEDULER_ENABLED", "false"),
+            ("LOG_FORMAT", "json"),
+            ("REDIS_URL", &redis),
+            ("REDIS_KEY_PREFIX", &prefix),
+            ("LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("LLM_MODEL", "qwen2.5:7b"),
+            ("OPIK_URL_OVERRIDE", "http://127.0.0.1:9/api"),
+        ],
+    );
+    let line = configured.log_line("lotara started", 20, Duration::from_secs(60));
+    let fields = serde_json::from_str::<Value>(&line).unwrap()["fields"].clone();
+    assert!(
+        fields["store"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(&format!("Redis at {redis}")) && s.contains(&prefix)),
+        "{fields}"
+    );
+    assert_eq!(fields["planner"], "LLM qwen2.5:7b at http://127.0.0.1:9/v1");
+    assert_eq!(
+        fields["opik"],
+        "on: http://127.0.0.1:9/api (project travel-lotara)"
+    );
+    assert!(
+        fields["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+}
+
+#[test]
+fn the_quick_start_says_how_long_the_first_build_takes_and_waits_for_the_service() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("## Quick start")
+        .expect("a Quick start section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let (prose, script) = section.split_once("```sh").expect("a shell block");
+    assert!(
+        prose.contains("first `cargo build --release`")
+            && prose.contains("minutes")
+            && prose.contains("2-core"),
+        "the first build's time, measured on a named machine size: {prose}"
+    );
+    // The first request goes to /health, in a loop with a bound, before anything else.
+    let first_curl = script.lines().find(|l| l.contains("curl")).unwrap();
+    assert!(
+        first_curl.contains("/health") && first_curl.trim_start().starts_with("for _ in $(seq"),
+        "{first_curl}"
+    );
+}

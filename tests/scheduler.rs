@@ -19,6 +19,9 @@ use support::sse::SseReader;
 
 const NO_CRON: (&str, &str) = ("SCHEDULER_ENABLED", "false");
 const NO_WORKERS: (&str, &str) = ("WORKER_CONCURRENCY", "0");
+/// The calendar feeds here are served on 127.0.0.1, which the service
+/// fetches only when the allow-list names it.
+const LOCAL_FEEDS: (&str, &str) = ("OUTBOUND_ALLOW_PRIVATE", "127.0.0.1");
 const WAIT: Duration = Duration::from_secs(12);
 
 fn today() -> NaiveDate {
@@ -213,7 +216,7 @@ fn calendar_watch(user: &str, ics_url: &str) -> Value {
 #[tokio::test]
 async fn a_calendar_with_a_five_day_gap_starts_a_calendar_gap_job() {
     let ics = IcsFeed::start(all_day_calendar(&[(day(1), day(3)), (day(9), day(20))])).await;
-    let app = spawn_app(&[NO_CRON, NO_WORKERS]).await;
+    let app = spawn_app(&[NO_CRON, NO_WORKERS, LOCAL_FEEDS]).await;
     let id = create(&app, calendar_watch("cal", &ics.url)).await;
     let jobs = started(&run(&app, "calendar_check").await);
     assert_eq!(jobs.len(), 1);
@@ -239,7 +242,7 @@ async fn a_calendar_without_a_long_enough_gap_starts_nothing() {
         day(0).format("%Y%m%d"),
     ))
     .await;
-    let app = spawn_app(&[NO_CRON, NO_WORKERS]).await;
+    let app = spawn_app(&[NO_CRON, NO_WORKERS, LOCAL_FEEDS]).await;
     create(&app, calendar_watch("cal", &ics.url)).await;
     let report = run(&app, "calendar_check").await;
     assert!(started(&report).is_empty(), "{report}");
@@ -275,7 +278,7 @@ async fn the_best_window_not_yet_suggested_comes_next() {
 async fn an_oversized_calendar_feed_is_skipped_not_trusted() {
     let padding = format!("X-PAD:{}\r\n", "x".repeat(4000));
     let ics = IcsFeed::start(format!("BEGIN:VCALENDAR\r\n{padding}END:VCALENDAR\r\n")).await;
-    let app = spawn_app(&[NO_CRON, NO_WORKERS, ("ICS_MAX_BYTES", "2000")]).await;
+    let app = spawn_app(&[NO_CRON, NO_WORKERS, LOCAL_FEEDS, ("ICS_MAX_BYTES", "2000")]).await;
     create(&app, calendar_watch("cal", &ics.url)).await;
     let report = run(&app, "calendar_check").await;
     assert!(

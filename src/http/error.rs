@@ -71,6 +71,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("The request body did not arrive in time")]
     RequestTimeout,
+    #[error("The request URI is longer than {0} bytes")]
+    UriTooLong(usize),
+    #[error("The request headers exceed {0}")]
+    HeadersTooLarge(String),
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("Missing or invalid API key")]
@@ -102,6 +106,11 @@ impl ApiError {
             Self::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
             Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
+            Self::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "UriTooLong"),
+            Self::HeadersTooLarge(_) => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "HeadersTooLarge",
+            ),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
             }
@@ -230,8 +239,10 @@ fn framework_code(status: StatusCode) -> &'static str {
         405 => "MethodNotAllowed",
         408 => "RequestTimeout",
         413 => "PayloadTooLarge",
+        414 => "UriTooLong",
         415 => "UnsupportedMediaType",
         422 => "ValidationError",
+        431 => "HeadersTooLarge",
         500..=599 => "InternalServerError",
         _ => "BadRequest",
     }
@@ -291,8 +302,9 @@ impl From<DateTime<Utc>> for Timestamp {
 }))]
 pub struct ErrorResponse {
     /// Stable code: ValidationError, BadRequest, NotFound, MethodNotAllowed,
-    /// Conflict, RequestTimeout, PayloadTooLarge, UnsupportedMediaType, Unauthorized,
-    /// RateLimited, ServiceUnavailable, InternalServerError.
+    /// Conflict, RequestTimeout, PayloadTooLarge, UriTooLong, HeadersTooLarge,
+    /// UnsupportedMediaType, Unauthorized, RateLimited, ServiceUnavailable,
+    /// InternalServerError.
     pub error: String,
     pub message: String,
     pub job_id: Option<String>,

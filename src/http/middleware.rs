@@ -1,4 +1,5 @@
-//! Cross-cutting request handling: API keys, request timeout, metrics.
+//! Cross-cutting request handling: API keys, request timeout, head limits,
+//! JSON errors, metrics.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -111,6 +112,38 @@ pub async fn request_timeout(State(state): State<AppState>, req: Request, next: 
                 .into_response()
         }
     }
+}
+
+/// The longest request URI (path and query) answered; longer gets a JSON 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names, values and separators) and header lines
+/// a request may carry; more gets a JSON 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+pub const MAX_HEADERS: usize = 100;
+
+/// Oversized request heads get the JSON `ErrorResponse` (414, 431). hyper
+/// refuses a head past its own limits by itself, with a bare status line,
+/// so those limits are set well above these (see `server.rs`): every head
+/// up to hyper's is answered here.
+pub async fn head_limits(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    let uri_bytes = uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_bytes > MAX_URI_BYTES {
+        return ApiError::UriTooLong(MAX_URI_BYTES).into_response();
+    }
+    let headers = req.headers();
+    if headers.len() > MAX_HEADERS {
+        return ApiError::HeadersTooLarge(format!("{MAX_HEADERS} fields")).into_response();
+    }
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return ApiError::HeadersTooLarge(format!("{MAX_HEADER_BYTES} bytes")).into_response();
+    }
+    next.run(req).await
 }
 
 /// Rejections the framework writes itself (a path parameter that is not

@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(compression)
+        .layer(from_fn(middleware::head_limits))
         .layer(cors(&state.config))
         .layer(from_fn(middleware::json_errors))
         .layer(from_fn(middleware::record_metrics))

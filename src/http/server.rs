@@ -4,6 +4,7 @@
 //! descriptors for minutes. The same deadline bounds how long a keep-alive
 //! connection may sit idle between requests (hyper starts it whenever it
 //! waits for a head). Open streams are unaffected: their head is read.
+//! hyper's own limits on a head's size are set in `serve`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +19,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+
+/// hyper answers a head it refuses by itself, with a bare status and no
+/// body; the router's `head_limits` answer in JSON, so hyper's limits sit
+/// well above those: 1,000 header lines here (its default is 100, the
+/// router's limit), a head of about 400 KB (its buffer) and a URI of 64 KiB
+/// (fixed). Only heads past these get hyper's bare 431 or 414.
+const HYPER_MAX_HEADERS: usize = 10 * super::middleware::MAX_HEADERS;
 
 /// Serves `app` until `shutdown`, then lets open connections finish their
 /// current request (and closes idle ones) before returning.
@@ -52,7 +60,8 @@ pub async fn serve(
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout);
+                .header_read_timeout(header_read_timeout)
+                .max_headers(HYPER_MAX_HEADERS);
             let connection = builder
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                 .with_upgrades();

@@ -1,6 +1,8 @@
 //! Logging: human-readable in a terminal, one JSON object per line when
 //! `LOG_FORMAT=json` (for log shippers). `RUST_LOG` filters, default `info`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -26,6 +28,10 @@ pub fn init(format: LogFormat) {
                     .with_current_span(true),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        // Colours only on a terminal: piped to a file or a log collector,
+        // escape codes are noise.
+        LogFormat::Pretty => registry
+            .with(tracing_subscriber::fmt::layer().with_ansi(std::io::stdout().is_terminal()))
+            .try_init(),
     };
 }

@@ -12,6 +12,7 @@ use super::ics;
 use super::watchlist::{BusyPeriod, CalendarWatch};
 use super::{Finding, Scheduler, WatchlistCheck};
 use crate::jobs::Trigger;
+use crate::outbound;
 
 /// A longer window is a better suggestion only up to a long trip's length.
 const LONGEST_USEFUL_DAYS: i64 = 14;
@@ -62,9 +63,17 @@ fn midnight(day: NaiveDate) -> DateTime<Utc> {
 
 /// Fetches the feed within `ICS_TIMEOUT_SECS` and `ICS_MAX_BYTES`, reading
 /// the body in chunks so an endless or huge response is cut off early.
+/// The address is checked again here, not only when the watchlist was
+/// saved: the allow-list may have changed since.
 async fn fetch(scheduler: &Scheduler, url: &str) -> Result<String, String> {
     let max = scheduler.settings.ics_max_bytes;
     let timeout = scheduler.settings.ics_timeout;
+    let url = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    scheduler
+        .settings
+        .outbound
+        .check_url(&url)
+        .map_err(|refused| refused.to_string())?;
     let read = async {
         let mut response = scheduler
             .http
@@ -72,7 +81,7 @@ async fn fetch(scheduler: &Scheduler, url: &str) -> Result<String, String> {
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| e.without_url().to_string())?;
+            .map_err(outbound::describe)?;
         if response.content_length().is_some_and(|n| n > max as u64) {
             return Err(format!("larger than ICS_MAX_BYTES ({max} bytes)"));
         }

@@ -265,12 +265,15 @@ mod tests {
             timezone: chrono_tz::Europe::Berlin,
             ..SchedulerSettings::default()
         };
-        let scheduler = Arc::new(Scheduler::new(
-            Arc::new(MemoryWatchlists::new()),
-            Arc::new(MemoryStore::new(StoreSettings::default())),
-            Arc::new(KnowledgeFares),
-            settings,
-        ));
+        let scheduler = Arc::new(
+            Scheduler::new(
+                Arc::new(MemoryWatchlists::new()),
+                Arc::new(MemoryStore::new(StoreSettings::default())),
+                Arc::new(KnowledgeFares),
+                settings,
+            )
+            .unwrap(),
+        );
         let runner = CronRunner::start(scheduler.clone(), "test".into())
             .await
             .unwrap();

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::watchlist::Route;
 use crate::knowledge;
+use crate::outbound::{self, OutboundPolicy};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FareError {
@@ -64,6 +65,11 @@ impl FareSource for KnowledgeFares {
 
 /// `GET {url}?origin=LAX&destination=NRT&date=2027-03-01` answering
 /// `{"price_usd": 612.5}`.
+///
+/// The feed's own host is trusted (the operator named it, and a user's
+/// route fills only the query string), but the fetch goes through the
+/// outbound policy: a redirect to any other non-public address is refused,
+/// as for calendar feeds.
 pub struct HttpFares {
     client: reqwest::Client,
     url: reqwest::Url,
@@ -75,9 +81,11 @@ struct FeedQuote {
 }
 
 impl HttpFares {
-    pub fn new(url: &str, timeout: Duration) -> Result<Self, FareError> {
+    pub fn new(url: &str, timeout: Duration, outbound: &OutboundPolicy) -> Result<Self, FareError> {
         let url = reqwest::Url::parse(url).map_err(|e| FareError::Feed(e.to_string()))?;
-        let client = reqwest::Client::builder()
+        let client = outbound
+            .trusting_host_of(&url)
+            .client()
             .timeout(timeout)
             .build()
             .map_err(|e| FareError::Feed(e.to_string()))?;
@@ -98,7 +106,7 @@ impl FareSource for HttpFares {
             .append_pair("origin", &route.origin)
             .append_pair("destination", &route.destination)
             .append_pair("date", &date.to_string());
-        let feed = |e: reqwest::Error| FareError::Feed(e.without_url().to_string());
+        let feed = |e: reqwest::Error| FareError::Feed(outbound::describe(e));
         let quote: FeedQuote = self
             .client
             .get(url)

@@ -29,6 +29,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::jobs::{self, Job, JobRequest, JobStore, Trigger, WorkflowMode};
+use crate::outbound::OutboundPolicy;
 pub use fares::{FareSource, HttpFares, KnowledgeFares};
 pub use memory_store::MemoryWatchlists;
 pub use redis_store::RedisWatchlists;
@@ -51,6 +52,9 @@ pub struct SchedulerSettings {
     pub suggestion_cooldown: Duration,
     pub ics_max_bytes: usize,
     pub ics_timeout: Duration,
+    /// What calendar feeds may reach besides public addresses
+    /// (`OUTBOUND_ALLOW_PRIVATE`); the price feed's client starts from it.
+    pub outbound: OutboundPolicy,
 }
 
 impl Default for SchedulerSettings {
@@ -65,6 +69,7 @@ impl Default for SchedulerSettings {
             suggestion_cooldown: Duration::from_secs(604_800),
             ics_max_bytes: 1_048_576,
             ics_timeout: Duration::from_secs(10),
+            outbound: OutboundPolicy::default(),
         }
     }
 }
@@ -179,7 +184,8 @@ pub struct Scheduler {
     jobs: Arc<dyn JobStore>,
     /// Shared by every price check; holds no state between calls.
     fares: Arc<dyn FareSource>,
-    /// One connection pool for every calendar fetch (clones share it).
+    /// One connection pool for every calendar fetch (clones share it),
+    /// guarded by `settings.outbound`: a user chose each address.
     http: reqwest::Client,
     settings: SchedulerSettings,
 }
@@ -190,14 +196,14 @@ impl Scheduler {
         jobs: Arc<dyn JobStore>,
         fares: Arc<dyn FareSource>,
         settings: SchedulerSettings,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Self {
             watchlists,
             jobs,
             fares,
-            http: reqwest::Client::new(),
+            http: settings.outbound.client().build()?,
             settings,
-        }
+        })
     }
 
     pub fn watchlists(&self) -> &Arc<dyn WatchlistStore> {

@@ -24,6 +24,19 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.trim().parse().map_err(|_| not_found())
 }
 
+/// A feed at a literal non-public address (`http://169.254.169.254/`) is
+/// refused here; a host name is checked each time the feed is fetched,
+/// since what it resolves to may change.
+fn check_feed_address(state: &AppState, ics_url: Option<&String>) -> Result<(), ApiError> {
+    let Some(url) = ics_url.and_then(|u| reqwest::Url::parse(u).ok()) else {
+        return Ok(());
+    };
+    let policy = &state.scheduler.settings().outbound;
+    policy.check_url(&url).map_err(|refused| {
+        ApiError::Validation(vec![FieldError::body("ics_url", refused.to_string())])
+    })
+}
+
 async fn respond(state: &AppState, watchlist: &Watchlist) -> Result<WatchlistResponse, ApiError> {
     let prices = match watchlist.spec {
         WatchSpec::Price(_) => state.scheduler.watchlists().prices(watchlist.id).await?,
@@ -36,13 +49,14 @@ async fn respond(state: &AppState, watchlist: &Watchlist) -> Result<WatchlistRes
 #[utoipa::path(post, path = "/v1/watchlists", tag = "watchlists", request_body = WatchlistRequest,
     responses(
         (status = 201, description = "Watchlist created", body = WatchlistResponse),
-        (status = 422, description = "Unknown kind, unknown airport, malformed URL, negative money, …", body = ErrorResponse),
+        (status = 422, description = "Unknown kind, unknown airport, malformed URL or an `ics_url` at a non-public address, negative money, …", body = ErrorResponse),
         (status = 503, description = "Watchlist store unavailable", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn create_watchlist(
     State(state): State<AppState>,
     Valid(req): Valid<NewWatchlist>,
 ) -> Result<(StatusCode, Json<WatchlistResponse>), ApiError> {
+    check_feed_address(&state, req.fields.ics_url.as_ref().and_then(Option::as_ref))?;
     let name = req.fields.name.clone().flatten();
     let active = req.fields.active;
     let spec = WatchSpec::new(req.kind, req.fields)?;
@@ -126,6 +140,7 @@ pub async fn update_watchlist(
     Valid(WatchlistPatch(fields)): Valid<WatchlistPatch>,
 ) -> Result<Json<WatchlistResponse>, ApiError> {
     let id = parse_id(&id)?;
+    check_feed_address(&state, fields.ics_url.as_ref().and_then(Option::as_ref))?;
     let watchlist = state
         .scheduler
         .watchlists()
