@@ -55,10 +55,15 @@ impl Drop for OpenStream {
 
 /// The event's SSE frame: `id:`, `event:`, one `data:` line per line of
 /// data, a blank line. Encoded once per event per process, however many
-/// streams send it (`Event::encoded`).
+/// streams send it (`Event::encoded`). An event that is not logged
+/// (`agent_progress`) has no `id:`, so a browser's `Last-Event-ID` stays at
+/// the last logged event and a reconnect resumes from there.
 fn sse_frame(event: &Event) -> Bytes {
     event.encoded(|event| {
-        let mut frame = format!("id: {}\nevent: {}\n", event.id, event.kind.as_str());
+        let mut frame = match event.kind.is_logged() {
+            true => format!("id: {}\nevent: {}\n", event.id, event.kind.as_str()),
+            false => format!("event: {}\n", event.kind.as_str()),
+        };
         for line in event.data.split('\n') {
             frame.push_str("data: ");
             frame.push_str(line);
@@ -201,6 +206,16 @@ mod tests {
         assert_eq!(
             sse_frame(&event),
             "id: 1700000000000-5\nevent: task_start\ndata: a\ndata: b\n\n"
+        );
+        let progress = Event::new(
+            EventId::ZERO,
+            uuid::Uuid::nil(),
+            EventKind::AgentProgress,
+            r#"{"agent":"hotel_agent","tokens":12}"#.into(),
+        );
+        assert_eq!(
+            sse_frame(&progress),
+            "event: agent_progress\ndata: {\"agent\":\"hotel_agent\",\"tokens\":12}\n\n"
         );
     }
 }
