@@ -24,7 +24,7 @@ use super::{actions, destinations, jobs, operator, scheduler, service, stream, w
         service::root, service::health, service::metrics, operator::list_jobs,
         destinations::list_destinations,
     ),
-    components(schemas(FieldError, ErrorResponse, jobs::JobStatusResponse, watchlists::RouteInfo, watchlists::BusyInfo)),
+    components(schemas(FieldError, ErrorResponse, jobs::JobStatusResponse, watchlists::RouteInfo, watchlists::BusyInfo, stream::AgentProgressEvent)),
     modifiers(&Security),
     tags(
         (name = "jobs", description = "Planning and suggestion jobs"),
