@@ -991,4 +991,67 @@ mod tests {
             assert!(wait <= cap && wait >= cap / 2, "retry {retry}: {wait:?}");
         }
     }
+
+    fn client(base_url: &str) -> LlmClient {
+        LlmClient::new(LlmSettings {
+            base_url: base_url.into(),
+            api_key: None,
+            model: "m".into(),
+            timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(20),
+            max_retries: 3,
+            max_concurrency: 1,
+            max_tokens: 4_096,
+            context_tokens: None,
+            stream_text: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn openai_gets_max_completion_tokens_and_every_other_server_max_tokens() {
+        let messages = [Message::user("hi")];
+        let openai = client("https://api.openai.com/v1").body(&messages, "s", &json!({}), 300);
+        assert_eq!(openai["max_completion_tokens"], 300);
+        assert!(openai.get("max_tokens").is_none());
+        let local = client("http://localhost:8080/v1").body(&messages, "s", &json!({}), 300);
+        assert_eq!(local["max_tokens"], 300);
+        assert!(local.get("max_completion_tokens").is_none());
+        for body in [openai, local] {
+            assert_eq!(body["stream"], true);
+            assert_eq!(body["stream_options"]["include_usage"], true);
+        }
+    }
+
+    #[test]
+    fn context_errors_are_recognised_with_the_size_they_state() {
+        let llama_cpp = r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":4145,"n_ctx":4096}}"#;
+        assert_eq!(context_exceeded(llama_cpp), Some(Some(4096)));
+        let older = "request (4145 tokens) exceeds the available context size (4096 tokens), try increasing it";
+        assert_eq!(context_exceeded(older), Some(Some(4096)));
+        let openai = r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.","code":"context_length_exceeded"}}"#;
+        assert_eq!(context_exceeded(openai), Some(Some(8192)));
+        assert_eq!(
+            context_exceeded("prompt is over the context window"),
+            Some(None)
+        );
+        assert_eq!(
+            context_exceeded(r#"{"error":{"message":"invalid model"}}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn a_shorter_ask_shows_only_the_beginning_of_the_cut_answer() {
+        let cut = "\"Tokyo, Japan\", ".repeat(500);
+        let turns = shorter_ask(&cut, CutDetail::Tokens(300));
+        assert_eq!(turns[0].role, "assistant");
+        assert_eq!(turns[0].content.chars().count(), EXCERPT_CHARS + 1);
+        assert!(cut.starts_with(turns[0].content.trim_end_matches('…')));
+        assert_eq!(turns[1].role, "user");
+        assert!(turns[1].content.contains("limit of 300 tokens"));
+        let short = shorter_ask("{\"a\": [1,", CutDetail::Time(Duration::from_secs(30)));
+        assert_eq!(short[0].content, "{\"a\": [1,");
+        assert!(short[1].content.contains("did not finish within 30s"));
+    }
 }
