@@ -440,7 +440,7 @@ async fn progress_frames(app: &TestApp, id: &str) -> (Vec<(Instant, Value)>, Vec
 #[tokio::test]
 async fn a_live_stream_hears_the_model_write_at_most_four_times_a_second() {
     let llm = FakeLlm::start().await;
-    llm.set_chunk_delay(Duration::from_millis(3));
+    llm.set_chunk_delay(Duration::from_millis(25));
     let app = app_with(&llm, &[]).await;
     let id = app.start_job("/v1/plan", tokyo()).await;
     let (progress, kinds) = progress_frames(&app, &id).await;
@@ -482,7 +482,7 @@ async fn a_live_stream_hears_the_model_write_at_most_four_times_a_second() {
 #[tokio::test]
 async fn progress_carries_the_text_so_far_only_when_asked() {
     let llm = FakeLlm::start().await;
-    llm.set_chunk_delay(Duration::from_millis(3));
+    llm.set_chunk_delay(Duration::from_millis(25));
     let app = app_with(&llm, &[("LLM_STREAM_TEXT", "true")]).await;
     let id = app.start_job("/v1/plan", tokyo()).await;
     let (progress, _) = progress_frames(&app, &id).await;

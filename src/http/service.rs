@@ -117,7 +117,7 @@ pub struct ServicesHealth {
     pub llm: String,
 }
 
-/// How the configured model was probed (beyond the original).
+/// How the configured model was probed for `/health`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LlmProbe {
     /// `LLM_MODEL`.

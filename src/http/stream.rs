@@ -92,7 +92,7 @@ fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Ev
     }
 }
 
-/// The data of an `agent_progress` event (beyond the original): a model is
+/// The data of an `agent_progress` event: a model is
 /// writing an agent's answer. Only live streams get it, without an `id:`
 /// (it is not logged, so a replay or a reconnect does not repeat it), at most
 /// four a second per job.

@@ -33,6 +33,11 @@ use tokio_stream::wrappers::ReceiverStream;
 /// Characters per token the fake's "tokenizer" counts: a real tokenizer
 /// averages 3–4 on English and JSON.
 pub const CHARS_PER_TOKEN: usize = 4;
+/// A whole answer streams in chunks of this many characters (a real server
+/// sends about a token per chunk; eight keep the suite fast). Each counts
+/// as its characters' tokens against the cap. `Endless` sends one token
+/// per chunk.
+const TEXT_CHUNK_CHARS: usize = 8 * CHARS_PER_TOKEN;
 
 #[derive(Clone)]
 pub enum Reply {
@@ -368,7 +373,7 @@ async fn complete(
     }
 }
 
-/// What a streamed answer is made of, one token per chunk.
+/// What a streamed answer is made of.
 enum Pieces {
     Text {
         pieces: VecDeque<String>,
@@ -385,7 +390,7 @@ impl Pieces {
         let chars: Vec<char> = text.chars().collect();
         Self::Text {
             pieces: chars
-                .chunks(CHARS_PER_TOKEN)
+                .chunks(TEXT_CHUNK_CHARS)
                 .map(|c| c.iter().collect())
                 .collect(),
             stall_after: None,
@@ -402,8 +407,9 @@ impl Pieces {
         }
     }
 
-    /// The next piece; `Err(())` when the stream should go silent.
-    fn next(&mut self, sent: usize) -> Result<Option<String>, ()> {
+    /// The next piece and the tokens it counts for, after `sent` chunks;
+    /// `Err(())` when the stream should go silent.
+    fn next(&mut self, sent: usize) -> Result<Option<(String, u64)>, ()> {
         match self {
             Self::Text {
                 pieces,
@@ -412,9 +418,14 @@ impl Pieces {
                 if *stall_after == Some(sent) {
                     return Err(());
                 }
-                Ok(pieces.pop_front())
+                Ok(pieces.pop_front().map(|piece| {
+                    let tokens = piece.chars().count().div_ceil(CHARS_PER_TOKEN) as u64;
+                    (piece, tokens)
+                }))
             }
-            Self::Endless { opening, piece } => Ok(Some(opening.take().unwrap_or(piece.clone()))),
+            Self::Endless { opening, piece } => {
+                Ok(Some((opening.take().unwrap_or(piece.clone()), 1)))
+            }
         }
     }
 }
@@ -431,8 +442,8 @@ fn chunk(content: Option<&str>, finish: Option<&str>) -> Bytes {
     Bytes::from(format!("data: {data}\n\n"))
 }
 
-/// Streams `pieces` as server-sent chunks, one per token, ending at the
-/// request's cap with `finish_reason: "length"`. A send that fails means
+/// Streams `pieces` as server-sent chunks, ending at the request's token
+/// cap with `finish_reason: "length"`. A send that fails means
 /// the client closed the connection: counted in `closed_early`.
 fn stream(
     shared: &Shared,
@@ -449,13 +460,10 @@ fn stream(
         let sent_all = async {
             let opening = json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]});
             tx.send(Ok(Bytes::from(format!("data: {opening}\n\n")))).await.ok()?;
-            let mut sent = 0;
+            let (mut sent, mut tokens) = (0, 0);
             let mut batch: Vec<u8> = Vec::new();
             let finish = loop {
-                if cap.is_some_and(|cap| sent as u64 >= cap) {
-                    break "length";
-                }
-                let piece = match pieces.next(sent) {
+                let (piece, cost) = match pieces.next(sent) {
                     Ok(Some(piece)) => piece,
                     Ok(None) => break "stop",
                     Err(()) => {
@@ -465,8 +473,12 @@ fn stream(
                         return None;
                     }
                 };
+                if cap.is_some_and(|cap| tokens + cost > cap) {
+                    break "length";
+                }
                 batch.extend_from_slice(&chunk(Some(&piece), None));
                 sent += 1;
+                tokens += cost;
                 // Without a pace, chunks go out a few dozen per write (as a
                 // fast server's do), so long answers stream quickly.
                 if !delay.is_zero() || sent % 32 == 0 {
