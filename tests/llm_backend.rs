@@ -128,10 +128,13 @@ async fn an_invalid_answer_gets_one_repair_attempt() {
 #[tokio::test]
 async fn an_answer_still_invalid_after_repair_fails_the_job_clearly() {
     let llm = FakeLlm::start().await;
-    let narnia = json!({"destinations": ["Narnia"], "origin": null, "start_date": null, "days": 5,
-        "travelers": 1, "budget_usd": null, "interests": [], "tier": null})
+    let nowhere = json!([{"city": "Narnia", "area": "Cair Paravel", "tier": "mid", "nights": 4,
+        "rooms": 1, "price_per_night_usd": 100, "total_usd": 400, "estimated": true}])
     .to_string();
-    llm.script([Reply::Content(narnia.clone()), Reply::Content(narnia)]);
+    llm.script_for(
+        "hotel_agent",
+        [Reply::Content(nowhere.clone()), Reply::Content(nowhere)],
+    );
     let app = app_with(&llm, &[]).await;
     let id = app.start_job("/v1/plan", tokyo()).await;
     let status = app.wait_finished(&id).await;
@@ -139,7 +142,7 @@ async fn an_answer_still_invalid_after_repair_fails_the_job_clearly() {
     assert_eq!(status["error"]["code"], "llm_failed");
     let message = status["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("Narnia") && message.contains("after a repair attempt"),
+        message.contains("Tokyo") && message.contains("after a repair attempt"),
         "{message}"
     );
 }
@@ -168,11 +171,14 @@ async fn server_errors_are_retried_with_backoff() {
     assert_eq!(llm.requests_for("trip_request").len(), 3);
 
     let failing = FakeLlm::start().await;
-    failing.script([
-        Reply::Status(500, None),
-        Reply::Status(500, None),
-        Reply::Status(500, None),
-    ]);
+    failing.script_for(
+        "cost_agent",
+        [
+            Reply::Status(500, None),
+            Reply::Status(500, None),
+            Reply::Status(500, None),
+        ],
+    );
     let app = app_with(&failing, &[]).await;
     let id = app.start_job("/v1/plan", tokyo()).await;
     let status = app.wait_finished(&id).await;
@@ -183,10 +189,13 @@ async fn server_errors_are_retried_with_backoff() {
 #[tokio::test]
 async fn a_call_that_hangs_times_out_and_fails_the_job() {
     let llm = FakeLlm::start().await;
-    llm.script([
-        Reply::Hang(Duration::from_secs(30)),
-        Reply::Hang(Duration::from_secs(30)),
-    ]);
+    llm.script_for(
+        "flight_agent",
+        [
+            Reply::Hang(Duration::from_secs(30)),
+            Reply::Hang(Duration::from_secs(30)),
+        ],
+    );
     let app = app_with(&llm, &[("LLM_TIMEOUT_SECS", "1"), ("LLM_MAX_RETRIES", "1")]).await;
     let started = Instant::now();
     let id = app.start_job("/v1/plan", tokyo()).await;

@@ -804,15 +804,15 @@ async fn an_approval_job_parked_and_resumed_inside_one_flush_is_one_whole_trace(
     assert_valid(&opik, None, "default");
 }
 
-/// Waits until Opik has the failed job's final record and its intake span.
+/// Waits until Opik has the failed job's final record and its validation span.
 async fn wait_failed_trace(opik: &FakeOpik, trace_id: &str) -> Value {
     wait_for(&format!("failed trace {trace_id}"), WAIT, || async {
         let last = opik.final_trace(trace_id)?;
-        let intake_in = opik
+        let stage_in = opik
             .spans()
             .iter()
-            .any(|s| s["trace_id"] == trace_id && s["name"] == "intake");
-        (last["output"]["status"] == "failed" && intake_in).then_some(last)
+            .any(|s| s["trace_id"] == trace_id && s["name"] == "validation");
+        (last["output"]["status"] == "failed" && stage_in).then_some(last)
     })
     .await
 }
@@ -835,12 +835,16 @@ async fn failed_llm_calls_are_traced_with_their_error_model_and_usage() {
     )
     .await;
 
-    // The model answers intake twice with what is not JSON: both calls
-    // spent tokens, and the job fails.
-    llm.script([
-        Reply::Content("not json".into()),
-        Reply::Content("still not json".into()),
-    ]);
+    // The model answers the cost agent twice with what is not JSON: both
+    // calls spent tokens, and the job fails. (Intake would fall back to the
+    // built-in parser instead.)
+    llm.script_for(
+        "cost_agent",
+        [
+            Reply::Content("not json".into()),
+            Reply::Content("still not json".into()),
+        ],
+    );
     let refused = app
         .start_job(
             "/v1/plan",
@@ -852,9 +856,12 @@ async fn failed_llm_calls_are_traced_with_their_error_model_and_usage() {
     assert_eq!(trace["error_info"]["exception_type"], "llm_failed");
     let spans = opik.spans();
     let spans = spans_of(&spans, &refused_trace);
-    let agent = spans.iter().find(|s| s["name"] == "intake_agent").unwrap();
+    let agent = spans.iter().find(|s| s["name"] == "cost_agent").unwrap();
     assert_eq!(agent["error_info"]["exception_type"], "llm_failed");
-    let calls: Vec<&&Value> = spans.iter().filter(|s| s["type"] == "llm").collect();
+    let calls: Vec<&&Value> = spans
+        .iter()
+        .filter(|s| s["type"] == "llm" && s["parent_span_id"] == agent["id"])
+        .collect();
     assert_eq!(calls.len(), 2, "the call and its repair");
     for call in &calls {
         assert_eq!(call["parent_span_id"], agent["id"]);
@@ -869,7 +876,7 @@ async fn failed_llm_calls_are_traced_with_their_error_model_and_usage() {
     }
 
     // The server fails the call: no answer, so no usage, but the span is there.
-    llm.script([Reply::Status(500, None)]);
+    llm.script_for("cost_agent", [Reply::Status(500, None)]);
     let unavailable = app
         .start_job(
             "/v1/plan",
@@ -880,7 +887,11 @@ async fn failed_llm_calls_are_traced_with_their_error_model_and_usage() {
     wait_failed_trace(&opik, &unavailable_trace).await;
     let spans = opik.spans();
     let spans = spans_of(&spans, &unavailable_trace);
-    let calls: Vec<&&Value> = spans.iter().filter(|s| s["type"] == "llm").collect();
+    let agent = spans.iter().find(|s| s["name"] == "cost_agent").unwrap();
+    let calls: Vec<&&Value> = spans
+        .iter()
+        .filter(|s| s["type"] == "llm" && s["parent_span_id"] == agent["id"])
+        .collect();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0]["model"], "fake-model");
     assert_eq!(calls[0]["error_info"]["exception_type"], "unavailable");
@@ -897,15 +908,15 @@ async fn failed_llm_calls_are_traced_with_their_error_model_and_usage() {
     for trace_id in [&refused_trace, &unavailable_trace] {
         let trace = opik.final_trace(trace_id).unwrap();
         let spans = opik.spans();
-        let intake = spans_of(&spans, trace_id)
+        let last_stage = spans_of(&spans, trace_id)
             .into_iter()
-            .find(|s| s["name"] == "intake")
+            .find(|s| s["name"] == "validation")
             .unwrap();
         assert!(
-            trace["end_time"].as_str() >= intake["end_time"].as_str(),
-            "trace ends {} before intake {}",
+            trace["end_time"].as_str() >= last_stage["end_time"].as_str(),
+            "trace ends {} before validation {}",
             trace["end_time"],
-            intake["end_time"]
+            last_stage["end_time"]
         );
     }
     assert_valid(&opik, None, "default");

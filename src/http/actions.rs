@@ -84,9 +84,10 @@ pub async fn submit_feedback(
 #[derive(Debug, Clone, ToSchema)]
 #[schema(example = json!({"job_id": "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "approved": true, "notes": "OK to go over by $300"}))]
 pub struct ApprovalRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub job_id: String,
     pub approved: bool,
-    /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub notes: Option<String>,
 }
 
@@ -112,12 +113,17 @@ impl FromJson for ApprovalRequest {
     "helpful_aspects": ["itinerary"], "improvement_areas": ["hotel choice"]
 }))]
 pub struct FeedbackRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub job_id: String,
-    /// 1–5.
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: u8,
-    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
     pub comment: Option<String>,
+    /// Each at most 200 characters.
+    #[schema(max_items = 50, max_length = 200)]
     pub helpful_aspects: Option<Vec<String>>,
+    /// Each at most 200 characters.
+    #[schema(max_items = 50, max_length = 200)]
     pub improvement_areas: Option<Vec<String>>,
 }
 

@@ -64,7 +64,6 @@ pub struct DestinationList {
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
     responses(
         (status = 200, description = "A page of curated destinations", body = DestinationList),
-        (status = 401, description = "Missing or wrong API key", body = ErrorResponse),
         (status = 422, description = "A filter is not valid; `details.errors` names each", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn list_destinations(

@@ -56,13 +56,12 @@ pub struct OperatorJobList {
         ("status" = Option<JobStatus>, Query, description = "Only jobs in this status, e.g. `waiting_approval`"),
         ("mode" = Option<WorkflowMode>, Query, description = "`reactive` or `proactive`"),
         ("user_id" = Option<String>, Query, description = "Only this user's jobs"),
-        ("created_from" = Option<String>, Query, description = "YYYY-MM-DD (UTC): created on or after this day"),
-        ("created_to" = Option<String>, Query, description = "YYYY-MM-DD (UTC): created on or before this day"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
+        ("created_from" = Option<String>, Query, format = Date, description = "YYYY-MM-DD (UTC): created on or after this day"),
+        ("created_to" = Option<String>, Query, format = Date, description = "YYYY-MM-DD (UTC): created on or before this day"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
     responses(
         (status = 200, description = "OK", body = OperatorJobList),
-        (status = 401, description = "Missing or wrong API key", body = ErrorResponse),
         (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn list_jobs(

@@ -16,10 +16,9 @@ use crate::scheduler::{MonitorTask, RunReport};
 /// scheduled firing it takes no cluster lock; suggestions are still
 /// deduplicated, so running it twice starts nothing new.
 #[utoipa::path(post, path = "/v1/scheduler/{task}/run", tag = "scheduler",
-    params(("task" = String, Path, description = "price_check, calendar_check or budget_check")),
+    params(("task" = MonitorTask, Path, description = "Which monitor to run")),
     responses(
         (status = 200, description = "OK", body = SchedulerRunResponse),
-        (status = 401, description = "Missing or wrong API key", body = ErrorResponse),
         (status = 422, description = "Unknown task", body = ErrorResponse),
         (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]

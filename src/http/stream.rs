@@ -20,15 +20,17 @@ use axum::http::header;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, BoxStream, StreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::wrappers::IntervalStream;
-use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorResponse, FieldError};
 use super::jobs::parse_job_id;
 use crate::jobs::{self, Event, EventId, JobStatus, StoreError};
+
+mod events;
+pub use events::*;
 
 /// How long a browser waits before reconnecting.
 const RETRY: Duration = Duration::from_secs(3);
@@ -92,29 +94,13 @@ fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Ev
     }
 }
 
-/// The data of an `agent_progress` event: a model is
-/// writing an agent's answer. Only live streams get it, without an `id:`
-/// (it is not logged, so a replay or a reconnect does not repeat it), at most
-/// four a second per job.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"agent": "activity_agent", "tokens": 212}))]
-pub struct AgentProgressEvent {
-    /// The agent whose answer is being written, e.g. `activity_agent`.
-    pub agent: String,
-    /// Tokens written so far (counted as the chunks the model sent).
-    pub tokens: u64,
-    /// The answer so far; only with `LLM_STREAM_TEXT=true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-
 /// Stream a job's progress as Server-Sent Events.
 #[utoipa::path(get, path = "/v1/stream/{job_id}", tag = "jobs",
     params(
         ("job_id" = String, Path, description = "The job id"),
         ("last_event_id" = Option<String>, Query, description = "Resume after this event id (or send the Last-Event-ID header)")),
     responses(
-        (status = 200, description = "`text/event-stream`: `id:`, `event:` (state_change, task_start, task_complete, agent_output, validation_result, error, complete) and one-line JSON `data:` per event; while a model writes, also `agent_progress` (no `id:`, live only, data `AgentProgressEvent`)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: per event an `id:`, an `event:` (state_change, task_start, task_complete, agent_output, agent_progress, validation_result, error, complete) and its one-line JSON `data:`, whose schema `StreamEvents` names for each event; `agent_progress` alone has no `id:` (live only, never replayed)", content_type = "text/event-stream", body = String),
         (status = 204, description = "The job has ended and `Last-Event-ID` is at or past its last event: nothing more will come (browsers stop reconnecting)"),
         (status = 404, description = "Not found", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)))]
 pub async fn stream_job(

@@ -97,6 +97,17 @@ pub enum TaskStatus {
     Running,
     Completed,
     Failed,
+    /// Stopped unfinished because the job ended (cancelled, or failed
+    /// elsewhere) while it ran.
+    Cancelled,
+    /// Never started: the job ended before it was reached.
+    Skipped,
+}
+
+impl TaskStatus {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Pending | Self::Running)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

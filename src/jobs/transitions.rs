@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::model::{
     Approval, ApprovalDecision, EventKind, FEEDBACK_KEPT, Feedback, Job, JobError, JobStatus,
-    NewEvent, Stage, TraceRef,
+    NewEvent, Stage, Task, TaskStatus, TraceRef,
 };
 use super::store::{Change, Deadline, Refusal};
 
@@ -49,12 +49,42 @@ pub fn ensure_owner(job: &Job, entry: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Moves a job to a terminal status and stamps `completed_at`.
-fn finish(job: &mut Job, status: JobStatus) {
+/// The `task_start`/`task_complete` event that announces `task`'s status.
+pub fn task_event(kind: EventKind, task: &Task, output: Option<Value>) -> NewEvent {
+    NewEvent::new(
+        kind,
+        json!({
+            "task_id": task.task_id,
+            "agent": task.agent,
+            "task_name": task.task_name,
+            "status": task.status,
+            "output": output,
+            "confidence_score": task.confidence_score,
+        }),
+    )
+}
+
+/// Moves a job to a terminal status and stamps `completed_at`. Its
+/// unfinished tasks end with it — a running one `cancelled`, one never
+/// started `skipped` —, each announced by a `task_complete` returned here,
+/// so no task of an ended job is left pending or running, however it ended.
+fn finish(job: &mut Job, status: JobStatus) -> Vec<NewEvent> {
     let now = Utc::now();
     job.status = status;
     job.completed_at = Some(now);
     job.lease_entry = None;
+    job.tasks
+        .iter_mut()
+        .filter(|task| !task.status.is_terminal())
+        .map(|task| {
+            task.status = match task.status {
+                TaskStatus::Running => TaskStatus::Cancelled,
+                _ => TaskStatus::Skipped,
+            };
+            task.completed_at = Some(now);
+            task_event(EventKind::TaskComplete, task, None)
+        })
+        .collect()
 }
 
 /// Takes the job for the run holding queue entry `entry`, counting the
@@ -148,13 +178,14 @@ pub fn park_for_approval(job: &mut Job, data: &Value, deadline: DateTime<Utc>) -
 /// event that carries the result and ends its streams.
 pub fn complete(job: &mut Job, result: &Value) -> Change {
     job.stage = Some(Stage::Done);
-    finish(job, JobStatus::Completed);
+    let mut events = finish(job, JobStatus::Completed);
     job.final_result = Some(result.clone());
-    Change::events(vec![
+    events.extend([
         stage_event(Stage::Done),
         status_event(job),
         NewEvent::new(EventKind::Complete, json!({ "result": result })),
-    ])
+    ]);
+    Change::events(events)
 }
 
 /// Records a human decision on a paused job: approved → back on the queue,
@@ -184,13 +215,14 @@ pub fn decide_approval(
             deadline: Deadline::Clear,
         })
     } else {
-        finish(job, JobStatus::Cancelled);
+        let mut events = finish(job, JobStatus::Cancelled);
         job.error = Some(JobError {
             message: "Approval denied".into(),
             code: "approval_denied".into(),
         });
+        events.push(status_event(job));
         Ok(Change {
-            events: vec![status_event(job)],
+            events,
             enqueue: false,
             deadline: Deadline::Clear,
         })
@@ -200,13 +232,14 @@ pub fn decide_approval(
 /// Cancels a job that has not finished.
 pub fn cancel(job: &mut Job, message: &str, code: &str) -> Result<Change, Refusal> {
     ensure_active(job)?;
-    finish(job, JobStatus::Cancelled);
+    let mut events = finish(job, JobStatus::Cancelled);
     job.error = Some(JobError {
         message: message.into(),
         code: code.into(),
     });
+    events.push(status_event(job));
     Ok(Change {
-        events: vec![status_event(job)],
+        events,
         enqueue: false,
         deadline: Deadline::Clear,
     })
@@ -228,14 +261,15 @@ pub fn expire_approval(job: &mut Job) -> Result<Change, Refusal> {
 /// event that ends its streams.
 pub fn fail(job: &mut Job, error: JobError) -> Result<Change, Refusal> {
     ensure_active(job)?;
-    finish(job, JobStatus::Failed);
+    let mut events = finish(job, JobStatus::Failed);
     let error_event = NewEvent::new(
         EventKind::Error,
         json!({ "message": error.message, "code": error.code }),
     );
     job.error = Some(error);
+    events.extend([status_event(job), error_event]);
     Ok(Change {
-        events: vec![status_event(job), error_event],
+        events,
         enqueue: false,
         deadline: Deadline::Clear,
     })
@@ -337,6 +371,88 @@ mod tests {
             code: "x".into(),
         };
         assert!(fail(&mut job, error).is_err());
+    }
+
+    fn task(agent: &str, status: TaskStatus) -> Task {
+        Task {
+            task_id: agent.into(),
+            agent: agent.into(),
+            task_name: agent.into(),
+            status,
+            started_at: None,
+            completed_at: None,
+            output: None,
+            output_key: None,
+            confidence_score: None,
+        }
+    }
+
+    /// However a job ends, none of its tasks stays pending or running, and
+    /// each one closed is announced before the job's terminal events.
+    #[test]
+    fn every_way_a_job_ends_closes_its_tasks() {
+        type Ending = fn(&mut Job) -> Change;
+        let endings: Vec<(&str, Ending)> = vec![
+            ("complete", |job| complete(job, &json!({}))),
+            ("fail", |job| {
+                fail(
+                    job,
+                    JobError {
+                        message: "x".into(),
+                        code: "x".into(),
+                    },
+                )
+                .unwrap()
+            }),
+            ("cancel", |job| cancel(job, "stop", "cancelled").unwrap()),
+            ("reject", |job| {
+                job.status = JobStatus::WaitingApproval;
+                job.approval = paused_job().approval;
+                decide_approval(job, false, None).unwrap()
+            }),
+            ("expire", |job| {
+                job.status = JobStatus::WaitingApproval;
+                expire_approval(job).unwrap()
+            }),
+        ];
+        for (how, end) in endings {
+            let mut job = running_job("1-0");
+            job.tasks = vec![
+                task("intake_agent", TaskStatus::Completed),
+                task("hotel_agent", TaskStatus::Failed),
+                task("activity_agent", TaskStatus::Running),
+                task("cost_agent", TaskStatus::Pending),
+            ];
+            let change = end(&mut job);
+            let statuses: Vec<TaskStatus> = job.tasks.iter().map(|t| t.status).collect();
+            assert_eq!(
+                statuses,
+                [
+                    TaskStatus::Completed,
+                    TaskStatus::Failed,
+                    TaskStatus::Cancelled,
+                    TaskStatus::Skipped
+                ],
+                "{how}"
+            );
+            let closed: Vec<Value> = change
+                .events
+                .iter()
+                .take(2)
+                .map(|e| serde_json::from_str::<Value>(&e.data).unwrap()["agent"].clone())
+                .collect();
+            assert_eq!(
+                closed,
+                [json!("activity_agent"), json!("cost_agent")],
+                "{how}"
+            );
+            assert!(
+                change.events[..2]
+                    .iter()
+                    .all(|e| e.kind == EventKind::TaskComplete)
+            );
+            assert!(job.tasks[2].completed_at.is_some(), "{how}");
+        }
     }
 
     fn running_job(entry: &str) -> Job {

@@ -180,6 +180,7 @@ mod tests {
         budget: Option<f64>,
     ) -> TripRequest {
         TripRequest {
+            notes: Vec::new(),
             stay_days: Vec::new(),
             budget_source: None,
             wish: None,

@@ -10,7 +10,8 @@ use super::intake::TripRequest;
 /// Keeps days humane: nobody enjoys more than this many hours of scheduled sights.
 const MAX_DAY_HOURS: f64 = 8.0;
 const FREE_TIME_HOURS: f64 = 3.0;
-const FREE_TIME_CATEGORY: &str = "leisure";
+/// The category of a free slot (no attraction planned).
+pub const FREE_TIME_CATEGORY: &str = "leisure";
 
 /// One scheduled item; `cost_usd` is per person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -394,6 +395,7 @@ mod tests {
 
     pub(crate) fn request(destinations: &[&str], days: u32, interests: &[&str]) -> TripRequest {
         TripRequest {
+            notes: Vec::new(),
             stay_days: Vec::new(),
             budget_source: None,
             wish: None,

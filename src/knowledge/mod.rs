@@ -23,10 +23,11 @@ pub use geo::great_circle_km;
 pub use inspiration::{Candidate, good_weather, rank_destinations, strong_categories};
 pub use intake::ATTRACTION_CATEGORIES;
 pub use intake::{
-    BudgetSource, IntakeError, TripRequest, Wish, constraint_problems, convert_currency,
-    known_currencies, normalize, parse_trip_request, recognises_place, require_curated,
+    BudgetSource, IntakeError, MAX_BUDGET_USD, MAX_DAYS, MAX_TRAVELERS, TripRequest, Wish,
+    constraint_problems, convert_currency, known_currencies, normalize, parse_trip_request,
+    reading_problems, recognises_place, require_curated,
 };
-pub use itinerary::{DayPlan, PlannedActivity, plan_days};
+pub use itinerary::{DayPlan, FREE_TIME_CATEGORY, PlannedActivity, plan_days};
 
 /// Loads the bundled tables now (about 0.1 s), so the first request does not wait.
 pub fn warm() {

@@ -326,6 +326,7 @@ mod tests {
         interests: &[&str],
     ) -> TripRequest {
         TripRequest {
+            notes: Vec::new(),
             stay_days: Vec::new(),
             budget_source: None,
             wish: None,

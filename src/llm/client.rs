@@ -755,8 +755,13 @@ impl LlmClient {
                 turns = shorter_ask(&answer.text, detail);
                 continue;
             }
-            let checked =
-                parse_reply::<T>(&answer.text).and_then(|value| check(&value).map(|()| value));
+            let checked = parse_reply::<Value>(&answer.text)
+                .and_then(|value| match super::schema::violation(schema, &value) {
+                    Some(problem) => Err(problem),
+                    None => serde_json::from_value::<T>(value)
+                        .map_err(|e| format!("not valid JSON for the schema ({e})")),
+                })
+                .and_then(|value| check(&value).map(|()| value));
             let refusal = checked.as_ref().err().map(|error| CallError {
                 kind: "invalid_answer",
                 message: error.clone(),

@@ -7,6 +7,7 @@ mod answer;
 mod client;
 mod fit;
 mod meter;
+pub mod schema;
 mod server;
 
 pub use client::{

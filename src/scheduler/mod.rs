@@ -79,7 +79,8 @@ impl SchedulerSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum MonitorTask {
     PriceCheck,
     CalendarCheck,

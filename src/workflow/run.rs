@@ -166,7 +166,11 @@ impl Run {
             let task = upsert_task(job, agent, task_name);
             task.status = TaskStatus::Running;
             task.started_at = Some(Utc::now());
-            Ok(Change::event(task_event(EventKind::TaskStart, task, None)))
+            Ok(Change::event(transitions::task_event(
+                EventKind::TaskStart,
+                task,
+                None,
+            )))
         })
         .await?;
         let span = self
@@ -219,7 +223,7 @@ impl Run {
             task.output = None;
             task.output_key = Some(key.to_string());
             task.confidence_score = Some(confidence);
-            let done = task_event(
+            let done = transitions::task_event(
                 EventKind::TaskComplete,
                 task,
                 Some(output_object(key, &value)),
@@ -247,7 +251,7 @@ impl Run {
             task.completed_at = Some(Utc::now());
             task.output = Some(json!({ "error": message }));
             let output = task.output.clone();
-            Ok(Change::event(task_event(
+            Ok(Change::event(transitions::task_event(
                 EventKind::TaskComplete,
                 task,
                 output,
@@ -325,18 +329,4 @@ fn upsert_task<'a>(job: &'a mut Job, agent: &str, name: &str) -> &'a mut Task {
         }
     };
     &mut job.tasks[index]
-}
-
-fn task_event(kind: EventKind, task: &Task, output: Option<Value>) -> NewEvent {
-    NewEvent::new(
-        kind,
-        json!({
-            "task_id": task.task_id,
-            "agent": task.agent,
-            "task_name": task.task_name,
-            "status": task.status,
-            "output": output,
-            "confidence_score": task.confidence_score,
-        }),
-    )
 }

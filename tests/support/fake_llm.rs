@@ -73,6 +73,8 @@ pub enum Reply {
 struct Shared {
     requests: Arc<Mutex<Vec<Value>>>,
     script: Arc<Mutex<VecDeque<Reply>>>,
+    /// Replies for one agent (its schema name), used before `script`.
+    agent_scripts: Arc<Mutex<std::collections::HashMap<String, VecDeque<Reply>>>>,
     intake: Arc<Mutex<Value>>,
     reject_json_schema: Arc<Mutex<bool>>,
     usage: Arc<Mutex<(u64, u64)>>,
@@ -121,6 +123,19 @@ impl FakeLlm {
     /// Replies to use, in order, before cooperating again.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.shared.script.lock().unwrap().extend(replies);
+    }
+
+    /// Replies for one agent's calls (by its schema name, e.g.
+    /// `hotel_agent` or `trip_request`), in order, before it cooperates again;
+    /// agents run concurrently, so the shared script cannot aim at one.
+    pub fn script_for(&self, agent: &str, replies: impl IntoIterator<Item = Reply>) {
+        self.shared
+            .agent_scripts
+            .lock()
+            .unwrap()
+            .entry(agent.to_string())
+            .or_default()
+            .extend(replies);
     }
 
     pub fn set_intake(&self, reading: Value) {
@@ -316,11 +331,14 @@ async fn complete(
     {
         return too_long(prompt_tokens(&request), n_ctx);
     }
-    let reply = shared
-        .script
+    let own = shared
+        .agent_scripts
         .lock()
         .unwrap()
-        .pop_front()
+        .get_mut(&schema_name(&request))
+        .and_then(VecDeque::pop_front);
+    let reply = own
+        .or_else(|| shared.script.lock().unwrap().pop_front())
         .unwrap_or(Reply::Cooperate);
     let streamed = request["stream"] == true;
     let answer = |content: String| match streamed {

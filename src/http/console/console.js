@@ -8,7 +8,8 @@
   const KEY_STORE = 'lotara.console.apiKey';
   const USER_STORE = 'lotara.console.userId';
   const TERMINAL = ['completed', 'failed', 'cancelled'];
-  const TASK_ORDER = [undefined, 'pending', 'running', 'completed', 'failed'];
+  const TASK_ORDER = [undefined, 'pending', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
+  const TASK_ENDED = ['completed', 'failed', 'cancelled', 'skipped'];
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
 
@@ -438,7 +439,7 @@
         name: data.task_name,
         status: data.status,
         started: data.status === 'running' ? (known.started || at) : known.started,
-        finished: data.status === 'completed' || data.status === 'failed' ? (known.finished || at) : known.finished,
+        finished: TASK_ENDED.includes(data.status) ? (known.finished || at) : known.finished,
       });
       if (data.output && typeof data.output === 'object') Object.assign(job.output, data.output);
     }

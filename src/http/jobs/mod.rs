@@ -79,13 +79,11 @@ async fn create(
 
 /// Start planning a trip.
 #[utoipa::path(post, path = "/v1/plan", tag = "jobs", request_body = PlanRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat with the same key (per user, 24 h) returns the first job instead of creating another")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "1–255 visible ASCII characters. Makes retries safe: a repeat with the same key (per user, 24 h) returns the first job instead of creating another")),
     responses(
         (status = 202, description = "Job accepted (or, for a repeated Idempotency-Key, the job the first request created; header `Idempotent-Replayed: true`)", body = JobResponse),
         (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorResponse),
-        (status = 429, description = "Over RATE_LIMIT_PER_MINUTE; see Retry-After", body = ErrorResponse),
-        (status = 401, description = "Missing or wrong API key", body = ErrorResponse), (status = 415, description = "Body is not application/json", body = ErrorResponse),
-        (status = 413, description = "Body too large", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse),
+        (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse),
         (status = 503, description = "Job store unavailable", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn create_plan(
@@ -106,12 +104,11 @@ pub async fn create_plan(
 
 /// Start a proactive suggestion from a trigger (price drop, calendar gap, budget surplus).
 #[utoipa::path(post, path = "/v1/suggest", tag = "jobs", request_body = SuggestRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe, as for /v1/plan")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "1–255 visible ASCII characters. Makes retries safe, as for /v1/plan")),
     responses(
         (status = 202, description = "Job accepted", body = JobResponse),
         (status = 409, description = "Idempotency-Key reused for a different request", body = ErrorResponse),
-        (status = 429, description = "Over RATE_LIMIT_PER_MINUTE; see Retry-After", body = ErrorResponse),
-        (status = 401, description = "Missing or wrong API key", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse),
+        (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse),
         (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
 pub async fn create_suggestion(
@@ -214,8 +211,8 @@ fn wait_param(
 /// A user's jobs, newest first.
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs",
     params(
-        ("user_id" = String, Query, description = "Whose jobs"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
+        ("user_id" = String, Query, min_length = 1, max_length = 200, description = "Whose jobs (trimmed; 1–200 characters, no control characters)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
         ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the copy of this page the caller has")),
     responses(

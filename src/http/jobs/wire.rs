@@ -3,7 +3,7 @@
 //! responses convert from the job model.
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::http::error::{FieldError, Timestamp};
@@ -18,15 +18,54 @@ use crate::jobs::{Job, JobStatus, Stage, Task, TaskStatus, WorkflowMode};
     "session_id": "session-abc"
 }))]
 pub struct PlanRequest {
+    /// Trimmed; 1–200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub user_id: String,
-    /// 1–2000 characters.
+    /// 1–2000 characters, not all blank.
+    #[schema(min_length = 1, max_length = 2000)]
     pub query: String,
-    /// Known keys: budget_usd, duration_days, interests, departure_city,
-    /// destination, start_date (YYYY-MM-DD), travelers, budget_tokens.
-    /// Unknown keys are kept and passed to the planner.
-    #[schema(value_type = Object)]
+    /// Optional; absent or null is `{}`.
+    #[schema(value_type = Option<Constraints>, required = false)]
     pub constraints: Map<String, Value>,
+    #[schema(max_length = 200)]
     pub session_id: Option<String>,
+}
+
+/// What the caller fixes about the trip; it wins over what the query says.
+/// The known keys are checked at the door (a bad one is a 422 naming
+/// `constraints.<key>`), null counts as absent, and other keys (`budget`
+/// in another currency, `tier`, …) are kept and passed to the planner.
+/// Nothing may nest more than 32 levels deep.
+#[expect(
+    dead_code,
+    reason = "documents the request body in OpenAPI; check_constraints reads it"
+)]
+#[derive(Debug, Clone, ToSchema)]
+pub struct Constraints {
+    /// For the whole trip, in US dollars.
+    #[schema(exclusive_minimum = 0)]
+    pub budget_usd: Option<f64>,
+    #[schema(minimum = 1, maximum = 30)]
+    pub duration_days: Option<u32>,
+    /// Attraction categories or free words, each at most 100 characters.
+    #[schema(max_items = 30, max_length = 100)]
+    pub interests: Option<Vec<String>>,
+    /// IATA code (`LAX`) or a city name.
+    #[schema(max_length = 100)]
+    pub departure_city: Option<String>,
+    /// A city, several (`Hanoi, Ha Long`), a country or a region.
+    #[schema(max_length = 200)]
+    pub destination: Option<String>,
+    /// YYYY-MM-DD, today or later.
+    #[schema(value_type = Option<String>, format = Date, max_length = 10)]
+    pub start_date: Option<String>,
+    #[schema(minimum = 1, maximum = 50)]
+    pub travelers: Option<u32>,
+    /// Cap on the LLM tokens the job may use (default 100000).
+    #[schema(minimum = 1, maximum = 10000000)]
+    pub budget_tokens: Option<u64>,
+    #[serde(flatten)]
+    pub other: std::collections::HashMap<String, Value>,
 }
 
 /// Checks the known constraint keys; unknown ones pass through untouched.
@@ -82,12 +121,16 @@ impl FromJson for PlanRequest {
     "constraints": {"duration_days": 6}
 }))]
 pub struct SuggestRequest {
+    /// Trimmed; 1–200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub user_id: String,
     /// Known: price_drop, calendar_gap, budget_surplus.
+    #[schema(min_length = 1, max_length = 100)]
     pub trigger_type: String,
+    /// The trigger's data; nothing may nest more than 32 levels deep.
     #[schema(value_type = Object)]
     pub context: Map<String, Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Constraints>)]
     pub constraints: Option<Map<String, Value>>,
 }
 
@@ -209,9 +252,7 @@ pub struct JobStatusResponse {
     /// The plan (`TripPlan`; with `suggestion` for proactive jobs), when completed.
     #[schema(value_type = Option<crate::workflow::plan::TripPlan>)]
     pub final_result: Option<Value>,
-    /// At least `{"message": str}`; also a stable `code`.
-    #[schema(value_type = Option<Object>)]
-    pub error: Option<Value>,
+    pub error: Option<JobErrorInfo>,
     pub tasks: Vec<TaskInfo>,
     pub approval: Option<ApprovalInfo>,
     pub opik_trace_url: Option<String>,
@@ -240,10 +281,10 @@ impl From<&Job> for JobStatusResponse {
             current_output: (!job.current_output.is_empty())
                 .then(|| Value::Object(job.current_output.clone())),
             final_result: job.final_result.clone(),
-            error: job
-                .error
-                .as_ref()
-                .map(|e| json!({ "message": e.message, "code": e.code })),
+            error: job.error.as_ref().map(|e| JobErrorInfo {
+                message: e.message.clone(),
+                code: e.code.clone(),
+            }),
             tasks: job.tasks.iter().map(|t| TaskInfo::new(job, t)).collect(),
             approval: job.approval.as_ref().map(|a| ApprovalInfo {
                 requested_at: a.requested_at.into(),
@@ -255,6 +296,14 @@ impl From<&Job> for JobStatusResponse {
             opik_trace_url: job.trace.as_ref().map(|t| t.url.clone()),
         }
     }
+}
+
+/// Why a job failed or was cancelled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobErrorInfo {
+    pub message: String,
+    /// Stable reason, e.g. `destination_not_curated`, `approval_denied`, `cancelled`.
+    pub code: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -36,7 +36,6 @@ async fn respond(state: &AppState, watchlist: &Watchlist) -> Result<WatchlistRes
 #[utoipa::path(post, path = "/v1/watchlists", tag = "watchlists", request_body = WatchlistRequest,
     responses(
         (status = 201, description = "Watchlist created", body = WatchlistResponse),
-        (status = 401, description = "Missing or wrong API key", body = ErrorResponse), (status = 415, description = "Body is not application/json", body = ErrorResponse),
         (status = 422, description = "Unknown kind, unknown airport, malformed URL, negative money, …", body = ErrorResponse),
         (status = 503, description = "Watchlist store unavailable", body = ErrorResponse)),
     security((), ("bearer" = []), ("api_key" = [])))]
@@ -59,7 +58,7 @@ pub async fn create_watchlist(
 
 /// A user's watchlists, oldest first.
 #[utoipa::path(get, path = "/v1/watchlists", tag = "watchlists",
-    params(("user_id" = String, Query, description = "Whose watchlists")),
+    params(("user_id" = String, Query, min_length = 1, max_length = 200, description = "Whose watchlists (trimmed; 1–200 characters, no control characters)")),
     responses(
         (status = 200, description = "OK", body = WatchlistListResponse),
         (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)),

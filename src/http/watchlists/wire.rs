@@ -21,11 +21,15 @@ use crate::scheduler::{SeenPrice, WatchKind, WatchSpec, Watchlist};
     reason = "documents the request body in OpenAPI; FromJson parses it"
 )]
 #[derive(Debug, Clone, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RouteRequest {
     /// IATA code (`LAX`) or a known city name (`Los Angeles`).
+    #[schema(min_length = 1, max_length = 100)]
     pub origin: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub destination: String,
-    /// YYYY-MM-DD; without one the route is watched 30 days out.
+    /// YYYY-MM-DD, today or later; without one the route is watched 30 days out.
+    #[schema(value_type = Option<String>, format = Date, max_length = 10)]
     pub departure_date: Option<String>,
 }
 
@@ -34,11 +38,40 @@ pub struct RouteRequest {
     reason = "documents the request body in OpenAPI; FromJson parses it"
 )]
 #[derive(Debug, Clone, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BusyRequest {
     /// A date (`2026-03-02`, the whole day) or an RFC 3339 date-time.
+    #[schema(min_length = 1, max_length = 40)]
     pub start: String,
     /// A date (inclusive: the whole day is busy) or an RFC 3339 date-time.
+    #[schema(min_length = 1, max_length = 40)]
     pub end: String,
+}
+
+/// Travel preferences handed to the planner. The known keys are checked;
+/// other keys are kept.
+#[expect(
+    dead_code,
+    reason = "documents the request body in OpenAPI; FromJson parses it"
+)]
+#[derive(Debug, Clone, ToSchema)]
+pub struct WatchPreferences {
+    /// Each at most 100 characters.
+    #[schema(max_items = 30, max_length = 100)]
+    pub interests: Option<Vec<String>>,
+    #[schema(max_length = 200)]
+    pub destination: Option<String>,
+    /// A known airport (IATA code) or city.
+    #[schema(max_length = 100)]
+    pub departure_city: Option<String>,
+    #[schema(minimum = 0)]
+    pub budget_usd: Option<f64>,
+    #[schema(minimum = 1, maximum = 60)]
+    pub duration_days: Option<u32>,
+    #[schema(minimum = 1, maximum = 50)]
+    pub travelers: Option<u32>,
+    #[serde(flatten)]
+    pub other: HashMap<String, Value>,
 }
 
 /// A watchlist to create. `kind` decides which other fields apply; a field
@@ -53,36 +86,51 @@ pub struct BusyRequest {
     "routes": [{"origin": "LAX", "destination": "Tokyo", "departure_date": "2027-04-01"}],
     "target_price_usd": 600, "drop_threshold_pct": 15
 }))]
+#[serde(deny_unknown_fields)]
 pub struct WatchlistRequest {
+    /// Trimmed; 1–200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub user_id: String,
     pub kind: WatchKind,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// Default true; paused watchlists are not checked.
     pub active: Option<bool>,
     /// price: 1–20 routes.
+    #[schema(min_items = 1, max_items = 20)]
     pub routes: Option<Vec<RouteRequest>>,
     /// price: a fare at or below this is suggested.
+    #[schema(minimum = 0)]
     pub target_price_usd: Option<f64>,
     /// price: a drop of at least this share of the last fare seen (default 15).
+    #[schema(exclusive_minimum = 0, maximum = 100)]
     pub drop_threshold_pct: Option<f64>,
     /// calendar: an http(s) iCalendar feed.
+    #[schema(max_length = 2000)]
     pub ics_url: Option<String>,
     /// calendar: busy periods besides (or instead of) the feed.
+    #[schema(max_items = 1000)]
     pub busy: Option<Vec<BusyRequest>>,
-    /// calendar: shortest free window worth suggesting, in days (default 3).
+    /// calendar: shortest free window worth suggesting, in days (default 3);
+    /// at most `horizon_days`.
+    #[schema(minimum = 1, maximum = 365)]
     pub min_gap_days: Option<u32>,
     /// calendar: how far ahead to look, in days (default 90).
+    #[schema(minimum = 1, maximum = 365)]
     pub horizon_days: Option<u32>,
-    /// calendar, budget: `interests`, `departure_city`, `destination`, …
-    #[schema(value_type = Option<Object>)]
-    pub preferences: Option<Map<String, Value>>,
+    /// calendar, budget: what the suggested trips should be like.
+    pub preferences: Option<WatchPreferences>,
     /// budget: the budget for the period.
+    #[schema(minimum = 0)]
     pub budget_usd: Option<f64>,
     /// budget: spent so far (the product backend updates it with PATCH).
+    #[schema(minimum = 0)]
     pub spent_usd: Option<f64>,
     /// budget: a label for the period, e.g. `2027-03`.
+    #[schema(max_length = 50)]
     pub period: Option<String>,
     /// budget: smallest surplus worth suggesting (default 200).
+    #[schema(minimum = 0)]
     pub min_surplus_usd: Option<f64>,
 }
 
@@ -125,21 +173,34 @@ impl FromJson for NewWatchlist {
 )]
 #[derive(Debug, Clone, ToSchema)]
 #[schema(example = json!({"spent_usd": 450.5}))]
+#[serde(deny_unknown_fields)]
 pub struct WatchlistPatchRequest {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     pub active: Option<bool>,
+    #[schema(min_items = 1, max_items = 20)]
     pub routes: Option<Vec<RouteRequest>>,
+    #[schema(minimum = 0)]
     pub target_price_usd: Option<f64>,
+    #[schema(exclusive_minimum = 0, maximum = 100)]
     pub drop_threshold_pct: Option<f64>,
+    #[schema(max_length = 2000)]
     pub ics_url: Option<String>,
+    #[schema(max_items = 1000)]
     pub busy: Option<Vec<BusyRequest>>,
+    /// At most `horizon_days`.
+    #[schema(minimum = 1, maximum = 365)]
     pub min_gap_days: Option<u32>,
+    #[schema(minimum = 1, maximum = 365)]
     pub horizon_days: Option<u32>,
-    #[schema(value_type = Option<Object>)]
-    pub preferences: Option<Map<String, Value>>,
+    pub preferences: Option<WatchPreferences>,
+    #[schema(minimum = 0)]
     pub budget_usd: Option<f64>,
+    #[schema(minimum = 0)]
     pub spent_usd: Option<f64>,
+    #[schema(max_length = 50)]
     pub period: Option<String>,
+    #[schema(minimum = 0)]
     pub min_surplus_usd: Option<f64>,
 }
 

@@ -8,7 +8,9 @@ use super::interests::{CATEGORIES, categories_for, interests_of_words};
 use super::money::{BudgetSource, convert, known_currencies};
 use super::places::{Mention, Reading, read_places};
 use super::text::{Tokens, guess_language};
-use super::{IntakeError, MAX_DAYS, MAX_TRAVELERS, TripRequest, Wish, nights_for, place_id};
+use super::{
+    IntakeError, MAX_BUDGET_USD, MAX_DAYS, MAX_TRAVELERS, TripRequest, Wish, nights_for, place_id,
+};
 use crate::knowledge::dataset::{Tier, normalize_name};
 use crate::knowledge::gazetteer;
 
@@ -121,6 +123,33 @@ pub fn constraint_problems(
     }
     if let Some(value) = field("start_date") {
         note(constraint_date(value, today).map(drop));
+    }
+    problems
+}
+
+/// Every problem with a model's reading of a request, as constraints: the
+/// scalar checks the door makes, plus the tier, interests and origin a
+/// traveller can only write in text. A reading's bad field is dropped, not
+/// blamed on the traveller, who never sent it.
+pub fn reading_problems(
+    constraints: &Map<String, Value>,
+    today: NaiveDate,
+) -> Vec<(&'static str, String)> {
+    let field = |name: &str| constraints.get(name).filter(|v| !v.is_null());
+    let mut problems = constraint_problems(constraints, today);
+    let mut note = |result: Result<(), IntakeError>| {
+        if let Err(IntakeError::InvalidConstraint { field, problem }) = result {
+            problems.push((field, problem));
+        }
+    };
+    if let Some(value) = field("tier") {
+        note(constraint_tier(value).map(drop));
+    }
+    if let Some(value) = field("interests") {
+        note(constraint_interests(value).map(drop));
+    }
+    if let Some(value) = field("departure_city") {
+        note(constraint_origin(value).map(drop));
     }
     problems
 }
@@ -292,15 +321,17 @@ fn constraint_budget(value: &Value) -> Result<f64, IntakeError> {
             .ok(),
         _ => None,
     };
-    number.filter(|n| n.is_finite() && *n > 0.0).ok_or_else(|| {
-        invalid(
-            "budget_usd",
-            format!(
-                "got {}; use a positive number of US dollars, e.g. 2500.",
-                describe(value)
-            ),
-        )
-    })
+    number
+        .filter(|n| n.is_finite() && *n > 0.0 && *n <= MAX_BUDGET_USD)
+        .ok_or_else(|| {
+            invalid(
+                "budget_usd",
+                format!(
+                    "got {}; use a positive number of US dollars up to 10,000,000, e.g. 2500.",
+                    describe(value)
+                ),
+            )
+        })
 }
 
 /// `constraints.budget`: `{"amount": 1000, "currency": "EUR", "per_person": false}`.

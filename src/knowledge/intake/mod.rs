@@ -13,7 +13,7 @@
 
 mod constraints;
 
-pub use constraints::constraint_problems;
+pub use constraints::{constraint_problems, reading_problems};
 mod dates;
 mod duration;
 mod interests;
@@ -41,8 +41,11 @@ use super::dataset::{Destination, Tier, destination, destinations, normalize_nam
 use super::gazetteer;
 
 const DEFAULT_DAYS: u32 = 5;
-pub(crate) const MAX_DAYS: u32 = 30;
-pub(crate) const MAX_TRAVELERS: u32 = 50;
+pub const MAX_DAYS: u32 = 30;
+pub const MAX_TRAVELERS: u32 = 50;
+/// The largest budget taken, in US dollars: beyond it a number is a mistake
+/// (or a model's invention), not a trip.
+pub const MAX_BUDGET_USD: f64 = 10_000_000.0;
 /// With no date given, assume the trip starts in a month: enough time to book.
 const DEFAULT_LEAD_DAYS: u64 = 30;
 /// A stop named without a length in a trip whose other stops have one.
@@ -76,6 +79,10 @@ pub struct TripRequest {
     /// What to choose a destination by, when the request names none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wish: Option<Wish>,
+    /// How the request was read, where that matters: a model's reading that
+    /// was partly dropped or not used at all (the built-in parser's instead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A request that names no single destination: what the inspiration step ranks by.
@@ -460,6 +467,7 @@ impl Reading {
             tier: self.tier.unwrap_or_default(),
             month,
             wish,
+            notes: Vec::new(),
         })
     }
 
@@ -991,6 +999,7 @@ pub fn recognises_place(name: &str) -> bool {
         tier: Tier::default(),
         month: None,
         wish: None,
+        notes: Vec::new(),
     };
     constraints::apply_constraints(&mut req, &constraints, NaiveDate::MIN).is_ok()
 }

@@ -11,21 +11,30 @@ const PROMPT: &str = "Improve the day-by-day plan: favour the traveller's intere
     use the destination's attractions, keep every day (same day_number, date and location), \
     at most 3 activities and 8 hours per day, lighter first and last days.";
 
-fn schema() -> Value {
+fn schema(trip: &TripRequest) -> Value {
+    use super::bounds::{NAME, date, list, money, number, text, whole};
+    let mut categories: Vec<&str> = knowledge::ATTRACTION_CATEGORIES.to_vec();
+    categories.push(knowledge::FREE_TIME_CATEGORY);
     let activity = json!({"type": "object",
         "required": ["time_of_day", "name", "category", "duration_hours", "cost_usd"],
         "properties": {
             "time_of_day": {"type": "string", "enum": ["morning", "afternoon", "evening"]},
-            "name": {"type": "string"}, "category": {"type": "string"},
-            "duration_hours": {"type": "number"}, "cost_usd": {"type": "number"}}});
-    json!({"type": "array", "items": {"type": "object",
+            "name": text(NAME), "category": {"type": "string", "enum": categories},
+            "duration_hours": number(0.25, 8.0), "cost_usd": money(MAX_ACTIVITY_USD)}});
+    let day = json!({"type": "object",
         "required": ["day_number", "date", "location", "focus", "intensity", "activities"],
         "properties": {
-            "day_number": {"type": "integer"}, "date": {"type": "string", "format": "date"},
-            "location": {"type": "string"}, "focus": {"type": "string"},
+            "day_number": whole(1, trip.days), "date": date(),
+            "location": text(NAME), "focus": text(NAME),
             "intensity": {"type": "string", "enum": ["easy", "moderate", "active"]},
-            "activities": {"type": "array", "items": activity}}}})
+            "activities": list(activity, 3)}});
+    let mut days = list(day, trip.days as usize);
+    days["minItems"] = json!(trip.days);
+    days
 }
+
+/// No single activity costs more than this per person.
+const MAX_ACTIVITY_USD: f64 = 2_000.0;
 
 /// What makes a plan sensible: every day, in order, none overloaded.
 pub fn check(trip: &TripRequest, days: &[DayPlan]) -> Result<(), String> {
@@ -63,6 +72,23 @@ pub fn check(trip: &TripRequest, days: &[DayPlan]) -> Result<(), String> {
     Ok(())
 }
 
+/// The model may choose other attractions, but the day's spending stays
+/// near the estimate's: activities are a small part of a trip's cost, and a
+/// model that makes them its largest is wrong.
+fn check_costs(draft: &[DayPlan], answer: &[DayPlan]) -> Result<(), String> {
+    for (d, a) in draft.iter().zip(answer) {
+        let spent = |day: &DayPlan| day.activities.iter().map(|x| x.cost_usd).sum::<f64>();
+        super::near(
+            &format!("day {}'s activities cost", a.day_number),
+            spent(d),
+            spent(a),
+            3.0,
+            60.0,
+        )?;
+    }
+    Ok(())
+}
+
 pub async fn run(
     ctx: &AgentContext,
     trip: &TripRequest,
@@ -79,16 +105,17 @@ pub async fn run(
     } else {
         0.6
     };
+    let reference = days.clone();
     ctx.refine(
         Ask {
             agent: "activity_agent",
             instructions: PROMPT,
-            schema: schema(),
+            schema: schema(trip),
             facts: destination_facts(trip),
         },
         days,
         confidence,
-        |answer: &Vec<DayPlan>| check(trip, answer),
+        |answer: &Vec<DayPlan>| check(trip, answer).and_then(|()| check_costs(&reference, answer)),
     )
     .await
 }

@@ -20,11 +20,13 @@ pub struct Validation {
 }
 
 fn schema() -> Value {
-    let money = json!({"type": "number"});
+    use super::bounds::money;
+    let money = money(knowledge::MAX_BUDGET_USD * 10.0);
     json!({"type": "object",
         "required": ["limit_usd", "estimated_total_usd", "breakdown", "within_budget", "overage_usd"],
         "properties": {
-            "limit_usd": {"type": ["number", "null"]}, "estimated_total_usd": money,
+            "limit_usd": {"type": ["number", "null"], "minimum": 0, "maximum": knowledge::MAX_BUDGET_USD},
+            "estimated_total_usd": money,
             "within_budget": {"type": "boolean"}, "overage_usd": money,
             "breakdown": {"type": "object",
                 "required": ["flights_usd", "lodging_usd", "food_usd", "activities_usd", "local_transport_usd"],
@@ -53,6 +55,16 @@ fn check(draft: &BudgetEstimate, answer: &BudgetEstimate) -> Result<(), String> 
     {
         return Err("flights_usd, lodging_usd and activities_usd must stay as given".into());
     }
+    // The two parts the model may adjust stay near the dataset's estimate:
+    // a breakdown that sums is not enough (a negative part can balance a huge one).
+    super::near("food_usd", d.food_usd, a.food_usd, 2.0, 20.0)?;
+    super::near(
+        "local_transport_usd",
+        d.local_transport_usd,
+        a.local_transport_usd,
+        2.0,
+        20.0,
+    )?;
     let within = answer
         .limit_usd
         .is_none_or(|limit| answer.estimated_total_usd <= limit);

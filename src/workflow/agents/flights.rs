@@ -12,15 +12,22 @@ use crate::workflow::run::{AgentOutput, RunError};
 const PROMPT: &str = "Check the flight legs: keep the same legs, airports and dates; \
     adjust a price only if the facts clearly justify it.";
 
-fn schema() -> Value {
-    json!({"type": "array", "items": {"type": "object",
+fn schema(legs: usize) -> Value {
+    use super::bounds::{NAME, date, list, money, number, text, whole};
+    let iata = json!({"type": "string", "minLength": 3, "maxLength": 3});
+    let mut answer = list(
+        json!({"type": "object",
         "required": ["from_iata", "from_city", "to_iata", "to_city", "date", "distance_km", "price_per_person_usd", "travelers", "total_usd", "cabin", "estimated"],
         "properties": {
-            "from_iata": {"type": "string"}, "from_city": {"type": "string"},
-            "to_iata": {"type": "string"}, "to_city": {"type": "string"},
-            "date": {"type": "string", "format": "date"}, "distance_km": {"type": "number"},
-            "price_per_person_usd": {"type": "number"}, "travelers": {"type": "integer"},
-            "total_usd": {"type": "number"}, "cabin": {"type": "string"}, "estimated": {"type": "boolean"}}}})
+            "from_iata": iata, "from_city": text(NAME),
+            "to_iata": iata, "to_city": text(NAME),
+            "date": date(), "distance_km": number(0.0, 20_100.0),
+            "price_per_person_usd": money(20_000.0), "travelers": whole(1, knowledge::MAX_TRAVELERS),
+            "total_usd": money(1_000_000.0), "cabin": text(40), "estimated": {"type": "boolean"}}}),
+        legs,
+    );
+    answer["minItems"] = json!(legs);
+    answer
 }
 
 /// The model may not invent legs or prices far from the estimate.
@@ -127,7 +134,7 @@ pub async fn run(
         Ask {
             agent: "flight_agent",
             instructions: PROMPT,
-            schema: schema(),
+            schema: schema(reference.len()),
             facts: destination_facts(trip),
         },
         legs,

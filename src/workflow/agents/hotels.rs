@@ -10,14 +10,20 @@ use crate::workflow::run::{AgentOutput, RunError};
 const PROMPT: &str = "Choose the best neighbourhood (area) of the given tier for each stay, \
     from the destination's neighbourhoods; keep cities, nights and rooms.";
 
-fn schema() -> Value {
-    json!({"type": "array", "items": {"type": "object",
+fn schema(stays: usize) -> Value {
+    use super::bounds::{NAME, list, money, text, whole};
+    let mut answer = list(
+        json!({"type": "object",
         "required": ["city", "area", "tier", "nights", "rooms", "price_per_night_usd", "total_usd", "estimated"],
         "properties": {
-            "city": {"type": "string"}, "area": {"type": "string"},
+            "city": text(NAME), "area": text(NAME),
             "tier": {"type": "string", "enum": ["budget", "mid", "luxury"]},
-            "nights": {"type": "integer"}, "rooms": {"type": "integer"},
-            "price_per_night_usd": {"type": "number"}, "total_usd": {"type": "number"}, "estimated": {"type": "boolean"}}}})
+            "nights": whole(1, knowledge::MAX_DAYS), "rooms": whole(1, knowledge::MAX_TRAVELERS),
+            "price_per_night_usd": money(5_000.0), "total_usd": money(10_000_000.0), "estimated": {"type": "boolean"}}}),
+        stays,
+    );
+    answer["minItems"] = json!(stays);
+    answer
 }
 
 fn check(draft: &[HotelStay], answer: &[HotelStay]) -> Result<(), String> {
@@ -35,9 +41,20 @@ fn check(draft: &[HotelStay], answer: &[HotelStay]) -> Result<(), String> {
                 d.city, d.nights, d.rooms
             ));
         }
-        if a.price_per_night_usd <= 0.0 {
-            return Err("price_per_night_usd must be positive".into());
+        if a.tier != d.tier {
+            return Err(format!(
+                "the stay in {} must stay in the {} tier",
+                d.city,
+                d.tier.as_str()
+            ));
         }
+        super::near(
+            &format!("price_per_night_usd in {}", a.city),
+            d.price_per_night_usd,
+            a.price_per_night_usd,
+            2.0,
+            0.0,
+        )?;
         let expected = a.price_per_night_usd * f64::from(a.nights * a.rooms);
         if (a.total_usd - expected).abs() > 1.0 {
             return Err(format!(
@@ -59,7 +76,7 @@ pub async fn run(
         Ask {
             agent: "hotel_agent",
             instructions: PROMPT,
-            schema: schema(),
+            schema: schema(reference.len()),
             facts: destination_facts(trip),
         },
         stays,

@@ -30,11 +30,12 @@ pub struct Inspiration {
 }
 
 fn schema() -> Value {
+    use super::bounds::{NAME, money, text};
     let candidate = json!({"type": "object",
         "required": ["destination", "city", "country", "why", "estimated_total_usd", "score"],
-        "properties": {"destination": {"type": "string"}, "city": {"type": "string"},
-            "country": {"type": "string"}, "why": {"type": "string", "maxLength": 400},
-            "estimated_total_usd": {"type": "number"}, "score": {"type": "number"}}});
+        "properties": {"destination": text(NAME), "city": text(NAME),
+            "country": text(NAME), "why": text(400),
+            "estimated_total_usd": money(crate::knowledge::MAX_BUDGET_USD * 10.0), "score": {"type": "number"}}});
     json!({"type": "object", "required": ["chosen", "alternatives"],
         "properties": {"chosen": candidate, "alternatives": {"type": "array", "items": candidate, "maxItems": SHORTLIST}}})
 }

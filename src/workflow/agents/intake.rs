@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::{AgentContext, llm_failure};
 use crate::jobs::JobRequest;
 use crate::knowledge::{self, IntakeError, TripRequest};
-use crate::llm::Prompt;
+use crate::llm::{LlmClient, LlmError, Prompt};
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Extract the trip request from the traveller's message. \
@@ -35,12 +35,14 @@ struct Reading {
 }
 
 fn schema() -> Value {
-    let text = json!({"type": ["string", "null"]});
-    let whole = json!({"type": ["integer", "null"]});
+    use super::bounds::{NAME, list, nullable_text, text};
+    let whole = |max: u32| json!({"type": ["integer", "null"], "minimum": 1, "maximum": max});
     json!({"type": "object", "required": ["destinations", "origin", "start_date", "days", "travelers", "budget_usd", "interests", "tier"],
-        "properties": {"destinations": {"type": "array", "items": {"type": "string"}}, "origin": text, "start_date": text,
-            "days": whole, "travelers": whole, "budget_usd": {"type": ["number", "null"]},
-            "interests": {"type": "array", "items": {"type": "string"}}, "tier": text}})
+        "properties": {"destinations": list(text(NAME), 10), "origin": nullable_text(NAME),
+            "start_date": nullable_text(10), "days": whole(knowledge::MAX_DAYS), "travelers": whole(knowledge::MAX_TRAVELERS),
+            "budget_usd": {"type": ["number", "null"], "minimum": 1, "maximum": knowledge::MAX_BUDGET_USD},
+            "interests": list(text(40), 12),
+            "tier": {"type": ["string", "null"], "enum": ["budget", "mid", "luxury", null]}}})
 }
 
 /// The model's place names must be places: any city, country or region our
@@ -56,16 +58,22 @@ fn check(reading: &Reading) -> Result<(), String> {
     Ok(())
 }
 
-/// The model's reading, with the caller's constraints taking precedence.
-/// Returns whether the answer needed a repair.
+/// The model's reading of the free text, as constraints (destination,
+/// dates, party, money…), each field checked as the door checks a caller's:
+/// a field that fails is dropped and noted, never blamed on the traveller.
+/// `Err` carries why no reading could be had at all (the call failed, or the
+/// answer stayed invalid after a repair).
+struct ModelReading {
+    fields: Map<String, Value>,
+    notes: Vec<String>,
+    repaired: bool,
+}
+
 async fn read_with_llm(
     ctx: &AgentContext,
+    llm: &LlmClient,
     query: &str,
-    constraints: &mut Map<String, Value>,
-) -> Result<bool, RunError> {
-    let Some(llm) = &ctx.llm else {
-        return Ok(false);
-    };
+) -> Result<ModelReading, LlmError> {
     let prompt = Prompt::new(
         format!(
             "You are the intake_agent of Lotara, a travel concierge. {PROMPT} Today is {}. Answer with one JSON object.",
@@ -79,10 +87,11 @@ async fn read_with_llm(
         .await;
     let repaired = answer.calls.len() > 1;
     ctx.record_calls("intake_agent", answer.calls);
-    let reading = answer.result.map_err(llm_failure)?;
+    let reading = answer.result?;
+    let mut fields = Map::new();
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
-            constraints.entry(key).or_insert(value);
+            fields.insert(key.into(), value);
         }
     };
     put(
@@ -90,13 +99,7 @@ async fn read_with_llm(
         (!reading.destinations.is_empty()).then(|| json!(reading.destinations.join(", "))),
     );
     put("departure_city", reading.origin.map(Value::from));
-    put(
-        "start_date",
-        reading
-            .start_date
-            .filter(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
-            .map(Value::from),
-    );
+    put("start_date", reading.start_date.map(Value::from));
     put("duration_days", reading.days.map(Value::from));
     put("travelers", reading.travelers.map(Value::from));
     put("budget_usd", reading.budget_usd.map(Value::from));
@@ -105,14 +108,24 @@ async fn read_with_llm(
         (!reading.interests.is_empty()).then(|| json!(reading.interests)),
     );
     put("tier", reading.tier.map(Value::from));
-    Ok(repaired)
+    let mut notes = Vec::new();
+    for (field, problem) in knowledge::reading_problems(&fields, ctx.today) {
+        if fields.remove(field).is_some() {
+            notes.push(format!("ignored the model's {field}: {problem}"));
+        }
+    }
+    Ok(ModelReading {
+        fields,
+        notes,
+        repaired,
+    })
 }
 
 pub async fn run(
     ctx: &AgentContext,
     request: &JobRequest,
 ) -> Result<AgentOutput<TripRequest>, RunError> {
-    let (query, mut constraints) = match (&request.query, &request.trigger_type) {
+    let (query, constraints) = match (&request.query, &request.trigger_type) {
         (Some(query), _) => (query.clone(), request.constraints.clone()),
         (None, Some(trigger)) => {
             trigger_request(trigger, request.context.as_ref(), &request.constraints)?
@@ -124,18 +137,62 @@ pub async fn run(
             ));
         }
     };
-    let repaired = match request.query {
-        Some(_) => read_with_llm(ctx, &query, &mut constraints).await?,
-        None => false,
+    let parse = |constraints: &Map<String, Value>| {
+        knowledge::parse_trip_request(&query, constraints, ctx.today)
+            .and_then(|trip| knowledge::require_curated(&trip).map(|()| trip))
     };
-    let trip = knowledge::parse_trip_request(&query, &constraints, ctx.today)
-        .and_then(|trip| knowledge::require_curated(&trip).map(|()| trip))
-        .map_err(|e: IntakeError| RunError::failed(e.code(), e.to_string()))?;
-    let confidence = match (&ctx.llm, request.constraints.contains_key("destination")) {
-        (_, true) => 0.95,
-        (Some(_), false) if repaired => 0.75,
-        (Some(_), false) => 0.9,
-        (None, false) => 0.85,
+    let failed = |e: IntakeError| RunError::failed(e.code(), e.to_string());
+    let reading = match (&ctx.llm, &request.query) {
+        (Some(llm), Some(_)) => Some(read_with_llm(ctx, llm, &query).await),
+        _ => None,
+    };
+    let (trip, confidence) = match reading {
+        None => {
+            let confidence = if constraints.contains_key("destination") {
+                0.95
+            } else {
+                0.85
+            };
+            (parse(&constraints).map_err(failed)?, confidence)
+        }
+        // The model's reading fills what the caller's constraints leave open.
+        Some(Ok(reading)) => {
+            let mut merged = reading.fields;
+            merged.extend(constraints.clone());
+            match parse(&merged) {
+                Ok(mut trip) => {
+                    trip.notes = reading.notes;
+                    let confidence =
+                        match (constraints.contains_key("destination"), reading.repaired) {
+                            (true, _) => 0.95,
+                            (false, true) => 0.75,
+                            (false, false) => 0.9,
+                        };
+                    (trip, confidence)
+                }
+                Err(with_model) => {
+                    let mut trip = parse(&constraints).map_err(failed)?;
+                    tracing::info!(error = %with_model, "the model's reading does not make a trip; using the built-in parser's");
+                    trip.notes = reading.notes;
+                    trip.notes.push(format!(
+                        "the model's reading was not used ({with_model}); read by the built-in parser"
+                    ));
+                    (trip, 0.7)
+                }
+            }
+        }
+        // No reading from the model: the built-in parser reads the text alone.
+        Some(Err(error)) => {
+            if let LlmError::BudgetExceeded { .. } = error {
+                return Err(llm_failure(error));
+            }
+            tracing::warn!(%error, "the model could not read the request; using the built-in parser");
+            let mut trip = parse(&constraints).map_err(failed)?;
+            trip.notes.push(format!(
+                "the model could not read the request ({error}); read by the built-in parser"
+            ));
+            (trip, 0.7)
+        }
     };
     Ok(AgentOutput {
         value: trip,

@@ -151,6 +151,62 @@ impl AgentContext {
     }
 }
 
+/// Pieces of the answer schemas, each with its bounds: where a server
+/// enforces the schema with a grammar, a runaway model stops at them, and
+/// every answer is held to them again (`llm::schema`) before its check.
+pub mod bounds {
+    use serde_json::{Value, json};
+
+    /// The most a model may write in one free-text field.
+    pub const TEXT: usize = 300;
+    /// A name: a city, an area, an attraction.
+    pub const NAME: usize = 120;
+
+    pub fn text(max_length: usize) -> Value {
+        json!({"type": "string", "maxLength": max_length})
+    }
+
+    pub fn nullable_text(max_length: usize) -> Value {
+        json!({"type": ["string", "null"], "maxLength": max_length})
+    }
+
+    /// US dollars, never negative.
+    pub fn money(maximum: f64) -> Value {
+        json!({"type": "number", "minimum": 0, "maximum": maximum})
+    }
+
+    pub fn number(minimum: f64, maximum: f64) -> Value {
+        json!({"type": "number", "minimum": minimum, "maximum": maximum})
+    }
+
+    pub fn whole(minimum: u32, maximum: u32) -> Value {
+        json!({"type": "integer", "minimum": minimum, "maximum": maximum})
+    }
+
+    pub fn list(items: Value, max_items: usize) -> Value {
+        json!({"type": "array", "items": items, "maxItems": max_items})
+    }
+
+    /// A `YYYY-MM-DD` date.
+    pub fn date() -> Value {
+        json!({"type": "string", "format": "date", "maxLength": 10})
+    }
+}
+
+/// `answer` may differ from `draft` by at most a factor of `factor` either
+/// way (with `slack` dollars of room for small amounts).
+pub fn near(what: &str, draft: f64, answer: f64, factor: f64, slack: f64) -> Result<(), String> {
+    if !answer.is_finite() || answer < 0.0 {
+        return Err(format!("{what} must be a positive number, not {answer}"));
+    }
+    if answer > draft * factor + slack || answer < draft / factor - slack {
+        return Err(format!(
+            "{what} of {answer:.0} is too far from the estimate of {draft:.0}; stay within {factor}× of it"
+        ));
+    }
+    Ok(())
+}
+
 pub fn llm_failure(e: LlmError) -> RunError {
     match e {
         LlmError::BudgetExceeded { .. } => RunError::failed("token_budget_exceeded", e.to_string()),

@@ -4,26 +4,45 @@
 use serde_json::{Value, json};
 
 use super::{AgentContext, Ask, destination_facts};
-use crate::knowledge::{self, PreTripAdvice, TripRequest};
+use crate::knowledge::{self, PreTripAdvice, TripRequest, WeatherNote};
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Make the pre-trip advice specific to these destinations, dates and interests; \
     keep the weather figures from the facts.";
 
-fn schema() -> Value {
-    let strings = json!({"type": "array", "items": {"type": "string"}});
+fn schema(places: usize) -> Value {
+    use super::bounds::{NAME, TEXT, list, number, text};
+    let strings = list(text(TEXT), 12);
     json!({"type": "object", "required": ["packing", "checks", "money_tips", "weather"],
         "properties": {"packing": strings, "checks": strings, "money_tips": strings,
-            "weather": {"type": "array", "items": {"type": "object",
+            "weather": list(json!({"type": "object",
                 "required": ["city", "month", "high_c", "low_c", "rain_mm", "summary"],
-                "properties": {"city": {"type": "string"}, "month": {"type": "string"},
-                    "high_c": {"type": "number"}, "low_c": {"type": "number"},
-                    "rain_mm": {"type": "number"}, "summary": {"type": "string"}}}}}})
+                "properties": {"city": text(NAME), "month": text(20),
+                    "high_c": number(-60.0, 60.0), "low_c": number(-70.0, 50.0),
+                    "rain_mm": number(0.0, 3_000.0), "summary": text(TEXT)}}), places)}})
 }
 
-fn check(answer: &PreTripAdvice) -> Result<(), String> {
+/// Advice in every section, and the weather as the dataset gives it.
+fn check(draft: &PreTripAdvice, answer: &PreTripAdvice) -> Result<(), String> {
     if answer.packing.is_empty() || answer.checks.is_empty() || answer.money_tips.is_empty() {
         return Err("packing, checks and money_tips must each have at least one item".into());
+    }
+    let figures = |w: &WeatherNote| {
+        (
+            w.city.clone(),
+            w.month.clone(),
+            w.high_c,
+            w.low_c,
+            w.rain_mm,
+        )
+    };
+    if draft
+        .weather
+        .iter()
+        .map(figures)
+        .ne(answer.weather.iter().map(figures))
+    {
+        return Err("keep the weather's cities, months and figures exactly as given".into());
     }
     Ok(())
 }
@@ -33,16 +52,17 @@ pub async fn run(
     trip: &TripRequest,
 ) -> Result<AgentOutput<PreTripAdvice>, RunError> {
     let advice = knowledge::pretrip_advice(trip);
+    let reference = advice.clone();
     ctx.refine(
         Ask {
             agent: "pretrip_agent",
             instructions: PROMPT,
-            schema: schema(),
+            schema: schema(reference.weather.len()),
             facts: destination_facts(trip),
         },
         advice,
         0.85,
-        check,
+        |answer: &PreTripAdvice| check(&reference, answer),
     )
     .await
 }

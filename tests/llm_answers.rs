@@ -1,0 +1,384 @@
+//! What the model answers, against a local OpenAI-compatible server: answers
+//! held to their schemas' bounds (a looping list, an absurd number), the
+//! number holes the checks close, intake falling back to the built-in parser
+//! when the model cannot read a request, and every task of an ended job
+//! ending with it, however the job ended.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::app::{TestApp, spawn_app};
+use support::fake_llm::{FakeLlm, Reply};
+use tokio::sync::Notify;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn app_with(llm: &FakeLlm, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![
+        ("LLM_BASE_URL", llm.url.as_str()),
+        ("LLM_MODEL", "fake-model-x"),
+        ("LLM_TIMEOUT_SECS", "5"),
+        ("LLM_MAX_RETRIES", "1"),
+    ];
+    vars.extend_from_slice(extra);
+    spawn_app(&vars).await
+}
+
+fn tokyo() -> Value {
+    json!({"user_id": "u1", "query": "Five days eating my way through Tokyo with my partner, flying from Los Angeles"})
+}
+
+fn reading(overrides: Value) -> Value {
+    let mut reading = json!({"destinations": ["Tokyo"], "origin": "LAX", "start_date": null,
+        "days": 5, "travelers": 2, "budget_usd": null, "interests": ["food"], "tier": null});
+    for (key, value) in overrides.as_object().unwrap() {
+        reading[key] = value.clone();
+    }
+    reading
+}
+
+/// The text of the last message of an agent's `n`th request: the repair ask.
+fn repair_ask(llm: &FakeLlm, agent: &str, n: usize) -> String {
+    let requests = llm.requests_for(agent);
+    let messages = requests[n]["messages"].as_array().unwrap();
+    messages.last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn task<'a>(status: &'a Value, agent: &str) -> &'a Value {
+    status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["agent"] == agent)
+        .unwrap_or_else(|| panic!("no {agent} task in {status}"))
+}
+
+/// The trip request as intake read it: its task's output.
+fn trip_of(status: &Value) -> &Value {
+    &task(status, "intake_agent")["output"]
+}
+
+/// SmolLM2 looped `"destinations": ["Tokyo, Japan", "Tokyo, Japan", …]`:
+/// the schema carries `maxItems`, and an answer over it is repaired.
+#[tokio::test]
+async fn a_looping_answer_is_held_to_its_schema() {
+    let llm = FakeLlm::start().await;
+    let looping = reading(json!({"destinations": vec!["Tokyo, Japan"; 60]}));
+    llm.script_for("trip_request", [Reply::Content(looping.to_string())]);
+    let app = app_with(&llm, &[]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+
+    let first = &llm.requests_for("trip_request")[0];
+    let schema = &first["response_format"]["json_schema"]["schema"];
+    assert_eq!(schema["properties"]["destinations"]["maxItems"], 10);
+    assert_eq!(schema["properties"]["days"]["maximum"], 30);
+    let ask = repair_ask(&llm, "trip_request", 1);
+    assert!(ask.contains("60 items, over the limit of 10"), "{ask}");
+    // Every agent's schema bounds its lists, texts and numbers.
+    for agent in [
+        "flight_agent",
+        "hotel_agent",
+        "activity_agent",
+        "cost_agent",
+    ] {
+        let request = &llm.requests_for(agent)[0];
+        let schema = request["response_format"]["json_schema"]["schema"].to_string();
+        assert!(
+            schema.contains("maxItems") || schema.contains("maximum"),
+            "{agent}: {schema}"
+        );
+        assert!(
+            schema.contains("\"minimum\":0"),
+            "{agent} money is never negative"
+        );
+    }
+}
+
+/// A negative part balanced by a huge one sums fine; the check looks at the
+/// parts themselves. The repair follows; twice absurd fails the job clearly.
+#[tokio::test]
+async fn absurd_numbers_are_refused_even_when_they_add_up() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, &[]).await;
+    // The cooperative model's budget, as the cost agent drafts it.
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let plan = app.wait_finished(&id).await["final_result"].clone();
+    let mut budget = plan["budget"].clone();
+    let breakdown = &mut budget["breakdown"];
+    let food = breakdown["food_usd"].as_f64().unwrap();
+    let transport = breakdown["local_transport_usd"].as_f64().unwrap();
+    // The same total: a negative food bill pays for a huge taxi bill.
+    breakdown["food_usd"] = json!(-500.0);
+    breakdown["local_transport_usd"] = json!(transport + food + 500.0);
+    let parts: f64 = budget["breakdown"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    budget["estimated_total_usd"] = json!(parts);
+    llm.script_for("cost_agent", [Reply::Content(budget.to_string())]);
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    let cost_calls = llm.requests_for("cost_agent");
+    let ask = repair_ask(&llm, "cost_agent", cost_calls.len() - 1);
+    assert!(ask.contains("food_usd"), "{ask}");
+    assert!(
+        status["final_result"]["budget"]["breakdown"]["food_usd"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
+    // A hotel at $90,000 a night, twice: the job fails, saying why.
+    let mut hotels = plan["hotels"].clone();
+    hotels[0]["price_per_night_usd"] = json!(4_900.0);
+    let nights = hotels[0]["nights"].as_f64().unwrap() * hotels[0]["rooms"].as_f64().unwrap();
+    hotels[0]["total_usd"] = json!(4_900.0 * nights);
+    let mut outrageous = hotels.clone();
+    outrageous[0]["price_per_night_usd"] = json!(90_000.0);
+    outrageous[0]["total_usd"] = json!(90_000.0 * nights);
+    llm.script_for(
+        "hotel_agent",
+        [
+            Reply::Content(outrageous.to_string()),
+            Reply::Content(hotels.to_string()),
+        ],
+    );
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    assert_eq!(status["error"]["code"], "llm_failed");
+    let message = status["error"]["message"].as_str().unwrap();
+    assert!(message.contains("price_per_night_usd"), "{message}");
+    assert!(
+        repair_ask(
+            &llm,
+            "hotel_agent",
+            llm.requests_for("hotel_agent").len() - 1
+        )
+        .contains("above the maximum 5000"),
+        "the schema's bound names the field"
+    );
+}
+
+/// A model-read budget of 1e15, a start date in the past, a tier of
+/// "budget, luxury": none may become the plan, and none may fail the job as
+/// the traveller's mistake.
+#[tokio::test]
+async fn the_models_bad_fields_are_dropped_not_blamed_on_the_traveller() {
+    let llm = FakeLlm::start().await;
+    llm.set_intake(reading(json!({"start_date": "2020-01-01"})));
+    let app = app_with(&llm, &[]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    let trip = trip_of(&status);
+    let start = trip["start_date"].as_str().unwrap();
+    assert!(start > "2026-01-01", "{trip}");
+    let notes = trip["notes"].to_string();
+    assert!(
+        notes.contains("start_date") && notes.contains("in the past"),
+        "{notes}"
+    );
+
+    for bad in [
+        json!({"budget_usd": 1e15}),
+        json!({"tier": "budget, luxury"}),
+    ] {
+        let llm = FakeLlm::start().await;
+        llm.set_intake(reading(bad.clone()));
+        let app = app_with(&llm, &[]).await;
+        let id = app.start_job("/v1/plan", tokyo()).await;
+        let status = app.wait_finished(&id).await;
+        assert_eq!(status["status"], "completed", "{bad}: {status}");
+        let trip = trip_of(&status);
+        assert!(trip["budget_usd"].is_null(), "{bad}: {trip}");
+        assert_eq!(trip["tier"], "mid", "{bad}: {trip}");
+        assert!(
+            trip["notes"].to_string().contains("built-in parser"),
+            "{bad}: {trip}"
+        );
+    }
+}
+
+/// With SmolLM2 every job died at intake although the built-in parser
+/// understood the request: a failed or useless reading now falls back.
+#[tokio::test]
+async fn intake_falls_back_to_the_built_in_parser() {
+    // The server refuses the call (a 400 is never retried).
+    let llm = FakeLlm::start().await;
+    llm.script_for("trip_request", [Reply::Status(400, None)]);
+    let app = app_with(&llm, &[]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(llm.requests_for("trip_request").len(), 1);
+    let trip = trip_of(&status);
+    assert_eq!(trip["days"], 5);
+    assert_eq!(trip["travelers"], 2);
+    assert_eq!(trip["destinations"], json!(["tokyo"]));
+    assert!(
+        trip["notes"].to_string().contains("built-in parser"),
+        "{trip}"
+    );
+    assert!(
+        task(&status, "intake_agent")["confidence_score"]
+            .as_f64()
+            .unwrap()
+            < 0.9
+    );
+
+    // The model names a place the text never did ("Las Vegas" for Tokyo)
+    // twice: refused, and the parser's reading is used.
+    let llm = FakeLlm::start().await;
+    let wrong = reading(json!({"destinations": ["Narnia"]})).to_string();
+    llm.script_for(
+        "trip_request",
+        [Reply::Content(wrong.clone()), Reply::Content(wrong)],
+    );
+    let app = app_with(&llm, &[]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(trip_of(&status)["destinations"], json!(["tokyo"]));
+
+    // When neither can make a trip of the text, the traveller hears what is
+    // missing, as from the built-in planner.
+    let llm = FakeLlm::start().await;
+    llm.set_intake(reading(json!({"destinations": []})));
+    let app = app_with(&llm, &[]).await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "five days, two people, $3000"}),
+        )
+        .await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    assert_eq!(status["error"]["code"], "missing_destination", "{status}");
+}
+
+fn open_tasks(status: &Value) -> Vec<String> {
+    status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "pending" || t["status"] == "running")
+        .map(|t| t.to_string())
+        .collect()
+}
+
+/// A failed or cancelled job used to leave sibling tasks `running` in its
+/// status forever. Every task of an ended job is terminal, however it ended.
+#[tokio::test]
+async fn every_task_ends_with_its_job() {
+    // Failed while its siblings ran: the hotel agent's answers are invalid
+    // and the activity agent is held mid-call.
+    let llm = FakeLlm::start().await;
+    let held = Arc::new(Notify::new());
+    llm.script_for("activity_agent", [Reply::Hold(held.clone())]);
+    llm.script_for(
+        "hotel_agent",
+        [
+            Reply::Content("no hotels".into()),
+            Reply::Content("no hotels".into()),
+        ],
+    );
+    let app = app_with(&llm, &[]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    assert_eq!(open_tasks(&status), Vec::<String>::new(), "{status}");
+    assert_eq!(task(&status, "hotel_agent")["status"], "failed");
+    assert_eq!(task(&status, "activity_agent")["status"], "cancelled");
+    assert_eq!(task(&status, "pretrip_agent")["status"], "skipped");
+
+    // Cancelled during intake: the intake task is cancelled, not running.
+    let llm = FakeLlm::start().await;
+    let held = Arc::new(Notify::new());
+    llm.script_for("trip_request", [Reply::Hold(held.clone())]);
+    let app = app_with(&llm, &[]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    support::wait_for("the intake call", WAIT, || async {
+        (!llm.requests_for("trip_request").is_empty()).then_some(())
+    })
+    .await;
+    let cancel = app.post_empty(&format!("/v1/jobs/{id}/cancel")).await;
+    assert_eq!(cancel.status(), StatusCode::OK);
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "cancelled");
+    assert_eq!(
+        task(&status, "intake_agent")["status"],
+        "cancelled",
+        "{status}"
+    );
+    assert_eq!(open_tasks(&status), Vec::<String>::new());
+
+    // Rejected at approval: the pre-trip task never ran.
+    let llm = FakeLlm::start().await;
+    llm.set_intake(reading(json!({"budget_usd": 100})));
+    let app = app_with(&llm, &[]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    app.wait_status(&id, "waiting_approval").await;
+    let reject = app
+        .post_json("/v1/approve", &json!({"job_id": id, "approved": false}))
+        .await;
+    assert_eq!(reject.status(), StatusCode::OK);
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "cancelled");
+    assert_eq!(
+        task(&status, "pretrip_agent")["status"],
+        "skipped",
+        "{status}"
+    );
+    assert_eq!(open_tasks(&status), Vec::<String>::new());
+
+    // Completed: every task completed.
+    llm.set_intake(reading(json!({})));
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed");
+    assert!(
+        status["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "completed"),
+        "{status}"
+    );
+}
+
+/// The same with the built-in planner: a destination it does not cover
+/// fails at intake, and nothing is left open.
+#[tokio::test]
+async fn tasks_end_with_the_job_with_the_built_in_planner_too() {
+    let app = spawn_app(&[]).await;
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "4 days in Tokyo", "constraints": {"budget_usd": 50}}),
+        )
+        .await;
+    app.wait_status(&id, "waiting_approval").await;
+    let cancel = app.post_empty(&format!("/v1/jobs/{id}/cancel")).await;
+    assert_eq!(cancel.status(), StatusCode::OK);
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "cancelled");
+    assert_eq!(
+        task(&status, "pretrip_agent")["status"],
+        "skipped",
+        "{status}"
+    );
+    assert_eq!(open_tasks(&status), Vec::<String>::new());
+}
