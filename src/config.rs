@@ -45,8 +45,12 @@ pub const VARIABLES: &[&str] = &[
     "LLM_API_KEY",
     "LLM_MODEL",
     "LLM_TIMEOUT_SECS",
+    "LLM_IDLE_TIMEOUT_SECS",
     "LLM_MAX_RETRIES",
     "LLM_MAX_CONCURRENCY",
+    "LLM_MAX_TOKENS",
+    "LLM_CONTEXT_TOKENS",
+    "LLM_STREAM_TEXT",
     "OPIK_URL_OVERRIDE",
     "OPIK_UI_URL",
     "OPIK_API_KEY",
@@ -388,9 +392,16 @@ impl Config {
                 .unwrap_or_else(|| "https://api.openai.com/v1".into()),
             api_key: api_key.clone(),
             model: r.string("LLM_MODEL", "gpt-4o-mini"),
-            timeout: r.secs("LLM_TIMEOUT_SECS", 60),
+            timeout: r.secs("LLM_TIMEOUT_SECS", 30),
+            idle_timeout: r.secs("LLM_IDLE_TIMEOUT_SECS", 20),
             max_retries: r.parse("LLM_MAX_RETRIES", 3, "a whole number"),
             max_concurrency: r.positive("LLM_MAX_CONCURRENCY", 16) as usize,
+            max_tokens: r.positive("LLM_MAX_TOKENS", 4_096).min(u64::from(u32::MAX)) as u32,
+            context_tokens: r.raw("LLM_CONTEXT_TOKENS").is_some().then(|| {
+                r.positive("LLM_CONTEXT_TOKENS", 4_096)
+                    .min(u64::from(u32::MAX)) as u32
+            }),
+            stream_text: r.boolean("LLM_STREAM_TEXT", false),
         };
         let config = Self {
             llm: (base_url.is_some() || api_key.is_some()).then_some(llm),
@@ -553,6 +564,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("OPIK_URL_OVERRIDE"), "{err}");
+    }
+
+    #[test]
+    fn llm_limits_have_bounded_defaults_and_bad_values_are_named() {
+        let llm = config(&[("LLM_BASE_URL", "http://localhost:8080/v1")])
+            .unwrap()
+            .llm
+            .unwrap();
+        assert_eq!(llm.timeout, Duration::from_secs(30));
+        assert_eq!(llm.idle_timeout, Duration::from_secs(20));
+        assert_eq!(llm.max_tokens, 4_096);
+        assert_eq!(llm.context_tokens, None, "asked of the server");
+        assert!(!llm.stream_text);
+        let llm = config(&[
+            ("LLM_BASE_URL", "http://localhost:8080/v1"),
+            ("LLM_CONTEXT_TOKENS", "8192"),
+            ("LLM_STREAM_TEXT", "true"),
+        ])
+        .unwrap()
+        .llm
+        .unwrap();
+        assert_eq!(llm.context_tokens, Some(8192));
+        assert!(llm.stream_text);
+        let err = config(&[
+            ("LLM_BASE_URL", "http://localhost:8080/v1"),
+            ("LLM_CONTEXT_TOKENS", "0"),
+            ("LLM_MAX_TOKENS", "lots"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("LLM_CONTEXT_TOKENS") && err.contains("LLM_MAX_TOKENS"),
+            "{err}"
+        );
     }
 
     #[test]

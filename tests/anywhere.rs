@@ -159,7 +159,7 @@ async fn a_city_the_dataset_lacks_is_researched_and_what_came_from_the_model_say
         assert!(prompt.contains(fact), "{fact} in the grounding: {prompt}");
     }
     assert!(
-        prompt.contains("\"fare_from_origin\":{\"from_iata\":\"LHR\""),
+        prompt.contains("\"fare_from_origin\":{") && prompt.contains("\"from_iata\":\"LHR\""),
         "{prompt}"
     );
     let schema = &asked[0]["response_format"]["json_schema"]["schema"]["properties"];

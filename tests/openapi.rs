@@ -769,3 +769,33 @@ fn short(value: &Value) -> String {
         text
     }
 }
+
+#[tokio::test]
+async fn the_agent_progress_event_payload_is_documented() {
+    let app = spawn_app(&[]).await;
+    let doc: Value = app
+        .get("/api/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    app.stop().await;
+    let schema = &doc["components"]["schemas"]["AgentProgressEvent"];
+    let properties = schema["properties"].as_object().expect("properties");
+    let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(names, ["agent", "text", "tokens"]);
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        required.contains(&"agent") && required.contains(&"tokens") && !required.contains(&"text")
+    );
+    let stream = doc["paths"]["/v1/stream/{job_id}"]["get"]["responses"]["200"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(stream.contains("agent_progress"), "{stream}");
+}

@@ -96,6 +96,7 @@ conformance!(
     an_idempotency_key_creates_one_job_however_often_it_is_sent,
     requests_are_counted_per_client_in_a_window,
     every_write_moves_the_version_and_wakes_watchers,
+    an_announced_event_reaches_followers_but_is_never_logged,
 );
 
 async fn concurrent_updates_are_never_lost(backend: Backend) {
@@ -244,6 +245,48 @@ async fn a_follower_started_mid_write_sees_every_event_once_in_order(backend: Ba
             "event {n}"
         );
     }
+}
+
+async fn an_announced_event_reaches_followers_but_is_never_logged(backend: Backend) {
+    let store = backend.store().await;
+    let job = new_job(&store, "u1").await;
+    let mut follower = Box::pin(jobs::follow(store.clone(), job.id, None));
+    // The first event comes from the log, read after subscribing.
+    let created = follower.next().await.unwrap().unwrap();
+    let version = store.version(job.id).await.unwrap();
+    let progress = NewEvent::new(
+        EventKind::AgentProgress,
+        json!({"agent": "hotel_agent", "tokens": 7}),
+    );
+    store.announce(job.id, progress.clone()).await.unwrap();
+    store
+        .apply(job.id, &|_: &mut Job| Ok(Change::event(marker(1))))
+        .await
+        .unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(5), follower.next())
+        .await
+        .expect("the announcement arrives")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (heard.kind, heard.data.as_str()),
+        (progress.kind, progress.data.as_str())
+    );
+    let next = follower.next().await.unwrap().unwrap();
+    assert_eq!(
+        next.kind,
+        EventKind::AgentOutput,
+        "logged events still follow, once"
+    );
+    assert!(next.id > created.id);
+    let logged = store.events_after(job.id, None).await.unwrap();
+    assert_eq!(logged.len(), 2, "created and the marker only");
+    assert!(logged.iter().all(|e| e.kind != EventKind::AgentProgress));
+    assert_eq!(
+        store.version(job.id).await.unwrap(),
+        version.map(|v| v + 1),
+        "only the marker wrote the job"
+    );
 }
 
 async fn queue_hands_each_job_to_one_consumer(backend: Backend) {

@@ -45,12 +45,23 @@ async fn probe_store(state: &AppState) -> String {
     verdict(tokio::time::timeout(PROBE_TIMEOUT, ping).await)
 }
 
-async fn probe_llm(state: &AppState) -> String {
+/// The LLM is healthy only when its server serves the configured model;
+/// the detail says which model, how long asking took and how it was checked.
+async fn probe_llm(state: &AppState) -> (String, Option<LlmProbe>) {
     let Some(llm) = &state.llm else {
-        return "not_configured".into();
+        return ("not_configured".into(), None);
     };
-    let probe = async { llm.probe().await.map_err(|e| e.to_string()) };
-    verdict(tokio::time::timeout(PROBE_TIMEOUT, probe).await)
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(PROBE_TIMEOUT, llm.probe()).await;
+    let detail = LlmProbe {
+        model: llm.model().to_string(),
+        latency_ms: started.elapsed().as_millis() as u64,
+        checked_by: match &result {
+            Ok(Ok(probe)) => Some(probe.method.to_string()),
+            _ => None,
+        },
+    };
+    (verdict(result.map(|r| r.map(|_| ()))), Some(detail))
 }
 
 async fn probe_opik(state: &AppState) -> String {
@@ -70,7 +81,7 @@ async fn probe_opik(state: &AppState) -> String {
 /// the slowest, never their sum.
 #[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "OK", body = HealthResponse)))]
 pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
-    let (redis, opik, llm) =
+    let (redis, opik, (llm, llm_probe)) =
         tokio::join!(probe_store(&state), probe_opik(&state), probe_llm(&state));
     let services = ServicesHealth { redis, opik, llm };
     let degraded = [&services.redis, &services.opik, &services.llm]
@@ -81,6 +92,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
         timestamp: Timestamp::now(),
         version: VERSION.into(),
         services,
+        llm_probe,
     })
 }
 
@@ -105,10 +117,23 @@ pub struct ServicesHealth {
     pub llm: String,
 }
 
+/// How the configured model was probed for `/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LlmProbe {
+    /// `LLM_MODEL`.
+    pub model: String,
+    /// How long the probe took, answered or not.
+    pub latency_ms: u64,
+    /// `models` (`GET /models` lists the model) or `completion` (a 1-token
+    /// completion answered); null when the probe failed.
+    pub checked_by: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "status": "healthy", "timestamp": "2026-01-20T10:00:00.123Z", "version": "0.1.0",
-    "services": {"redis": "healthy", "opik": "not_configured", "llm": "not_configured"}
+    "services": {"redis": "healthy", "opik": "not_configured", "llm": "healthy"},
+    "llm_probe": {"model": "gpt-4o-mini", "latency_ms": 212, "checked_by": "models"}
 }))]
 pub struct HealthResponse {
     /// `healthy`, or `degraded` when a configured dependency is unhealthy.
@@ -116,6 +141,8 @@ pub struct HealthResponse {
     pub timestamp: Timestamp,
     pub version: String,
     pub services: ServicesHealth,
+    /// The LLM probe's detail; null when no LLM is configured.
+    pub llm_probe: Option<LlmProbe>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

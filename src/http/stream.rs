@@ -58,10 +58,15 @@ impl Drop for OpenStream {
 
 /// The event's SSE frame: `id:`, `event:`, one `data:` line per line of
 /// data, a blank line. Encoded once per event per process, however many
-/// streams send it (`Event::encoded`).
+/// streams send it (`Event::encoded`). An event that is not logged
+/// (`agent_progress`) has no `id:`, so a browser's `Last-Event-ID` stays at
+/// the last logged event and a reconnect resumes from there.
 fn sse_frame(event: &Event) -> Bytes {
     event.encoded(|event| {
-        let mut frame = format!("id: {}\nevent: {}\n", event.id, event.kind.as_str());
+        let mut frame = match event.kind.is_logged() {
+            true => format!("id: {}\nevent: {}\n", event.id, event.kind.as_str()),
+            false => format!("event: {}\n", event.kind.as_str()),
+        };
         for line in event.data.split('\n') {
             frame.push_str("data: ");
             frame.push_str(line);
@@ -95,7 +100,7 @@ fn last_event_id(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Ev
         ("job_id" = String, Path, description = "The job id"),
         ("last_event_id" = Option<String>, Query, description = "Resume after this event id (or send the Last-Event-ID header)")),
     responses(
-        (status = 200, description = "`text/event-stream`: per event an `id:`, an `event:` (state_change, task_start, task_complete, agent_output, agent_progress, validation_result, error, complete) and its one-line JSON `data:`, whose schema `StreamEvents` names for each event", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: per event an `id:`, an `event:` (state_change, task_start, task_complete, agent_output, agent_progress, validation_result, error, complete) and its one-line JSON `data:`, whose schema `StreamEvents` names for each event; `agent_progress` alone has no `id:` (live only, never replayed)", content_type = "text/event-stream", body = String),
         (status = 204, description = "The job has ended and `Last-Event-ID` is at or past its last event: nothing more will come (browsers stop reconnecting)"),
         (status = 404, description = "Not found", body = ErrorResponse), (status = 422, description = "Validation error; details.errors names each bad field", body = ErrorResponse), (status = 503, description = "A dependency (the job store) is unavailable; retry after Retry-After", body = ErrorResponse)))]
 pub async fn stream_job(
@@ -204,6 +209,16 @@ mod tests {
         assert_eq!(
             sse_frame(&event),
             "id: 1700000000000-5\nevent: task_start\ndata: a\ndata: b\n\n"
+        );
+        let progress = Event::new(
+            EventId::ZERO,
+            uuid::Uuid::nil(),
+            EventKind::AgentProgress,
+            r#"{"agent":"hotel_agent","tokens":12}"#.into(),
+        );
+        assert_eq!(
+            sse_frame(&progress),
+            "event: agent_progress\ndata: {\"agent\":\"hotel_agent\",\"tokens\":12}\n\n"
         );
     }
 }

@@ -7,6 +7,9 @@
 //! missed, because the subscription already existed. When the hub drops the
 //! subscription (this reader fell behind, or the feed reconnected), the same
 //! steps run again from the last id seen.
+//!
+//! Events that are not logged (progress reports) pass straight through as
+//! they arrive: they have no id to order or resume by.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -51,6 +54,7 @@ impl Follower {
                     }
                 }
                 Some(subscription) => match subscription.recv().await {
+                    Some(event) if !event.kind.is_logged() => return Some(Ok(event)),
                     Some(event) => self.backlog.push_back(event),
                     None => self.subscription = None,
                 },

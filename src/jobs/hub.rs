@@ -81,8 +81,12 @@ impl EventHub {
     }
 
     /// Delivers an event to the job's subscribers without waiting on any.
+    /// A logged event also wakes the job's watchers; a progress report does
+    /// not, as it changes nothing stored.
     pub fn dispatch(&self, event: Event) {
-        self.touch(event.job_id);
+        if event.kind.is_logged() {
+            self.touch(event.job_id);
+        }
         let event = Arc::new(event);
         let mut subscribers = self.lock();
         let Some(list) = subscribers.get_mut(&event.job_id) else {

@@ -412,6 +412,12 @@ impl JobStore for MemoryStore {
             .unwrap_or_default())
     }
 
+    async fn announce(&self, id: Uuid, event: NewEvent) -> Result<(), StoreError> {
+        self.hub
+            .dispatch(Event::new(EventId::ZERO, id, event.kind, event.data));
+        Ok(())
+    }
+
     fn subscribe(&self, id: Uuid) -> Subscription {
         self.hub.subscribe(id)
     }

@@ -336,18 +336,29 @@ pub enum EventKind {
     TaskStart,
     TaskComplete,
     AgentOutput,
+    /// A model is writing an agent's answer: live only, never logged.
+    AgentProgress,
     ValidationResult,
     Error,
     Complete,
 }
 
 impl EventKind {
+    /// Whether events of this kind go into the job's log (and so have an
+    /// id, are replayed, and resume after `Last-Event-ID`). Progress reports
+    /// are only of use while they happen: they reach live subscribers and
+    /// nothing else.
+    pub fn is_logged(self) -> bool {
+        self != Self::AgentProgress
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::StateChange => "state_change",
             Self::TaskStart => "task_start",
             Self::TaskComplete => "task_complete",
             Self::AgentOutput => "agent_output",
+            Self::AgentProgress => "agent_progress",
             Self::ValidationResult => "validation_result",
             Self::Error => "error",
             Self::Complete => "complete",
@@ -364,6 +375,7 @@ impl FromStr for EventKind {
             "task_start" => Self::TaskStart,
             "task_complete" => Self::TaskComplete,
             "agent_output" => Self::AgentOutput,
+            "agent_progress" => Self::AgentProgress,
             "validation_result" => Self::ValidationResult,
             "error" => Self::Error,
             "complete" => Self::Complete,

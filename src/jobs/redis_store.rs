@@ -14,7 +14,8 @@
 //! User-supplied parts (`<user>`, `<key>`) go through `key_part`.
 //! - `deadlines` sorted set: parked jobs by approval deadline (ms)
 //! - `events` pub/sub channel: every event, as `job\nid\nkind\ndata`, and a
-//!   bare `job` for a write without events (watchers wake on every write)
+//!   bare `job` for a write without events (watchers wake on every write);
+//!   progress reports go there only, with the id `0-0` (`announce`)
 //!
 //! Every write of state goes through a Lua script that checks the version,
 //! writes the state, appends and publishes the events, and touches the queue
@@ -928,6 +929,23 @@ impl JobStore for RedisStore {
             .iter()
             .map(|(event_id, fields)| parse_event(id, event_id, fields))
             .collect()
+    }
+
+    /// PUBLISH only, in the feed's format with the zero id: every replica's
+    /// hub hands it to its live subscribers; nothing is stored.
+    async fn announce(&self, id: Uuid, event: NewEvent) -> Result<(), StoreError> {
+        let message = format!(
+            "{id}\n{}\n{}\n{}",
+            EventId::ZERO,
+            event.kind.as_str(),
+            event.data
+        );
+        let mut conn = self.conn.clone();
+        let channel = self.keys.channel();
+        let _: i64 = self
+            .timed(async move { conn.publish(channel, message).await })
+            .await?;
+        Ok(())
     }
 
     fn subscribe(&self, id: Uuid) -> Subscription {

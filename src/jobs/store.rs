@@ -199,6 +199,12 @@ pub trait JobStore: Send + Sync + 'static {
         after: Option<EventId>,
     ) -> Result<Vec<Event>, StoreError>;
 
+    /// Delivers `event` to the job's live subscribers on every replica
+    /// without writing anything: it is not logged, has no id and is never
+    /// replayed (for events that are only of use while they happen, such as
+    /// `agent_progress`). A subscriber that is not connected misses it.
+    async fn announce(&self, id: Uuid, event: NewEvent) -> Result<(), StoreError>;
+
     /// Live events of one job from now on. Subscribe first, then read
     /// `events_after`, then skip ids already seen: no event is missed.
     fn subscribe(&self, id: Uuid) -> Subscription;

@@ -38,4 +38,5 @@ pub fn warm() {
     gazetteer::warm();
     let _ = destinations().len();
 }
+pub(crate) use pretrip::MONTH_NAMES;
 pub use pretrip::{PreTripAdvice, WeatherNote, pretrip_advice};

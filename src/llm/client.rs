@@ -1,17 +1,28 @@
 //! OpenAI-compatible chat completions over plain reqwest: no SDK, so any
 //! compatible server works, including those that differ in small ways.
+//!
+//! Every call is bounded: its answer by a token cap (`max_tokens`), its
+//! prompt by the model's context (the grounding facts give way, see `fit`),
+//! its time by an idle timeout while the answer streams in and a total
+//! timeout. Retries are for what a retry can fix: 429 and 5xx (after
+//! `Retry-After`), a broken connection, and a timeout once; never another
+//! 4xx. Users see our own words for a failure; the server's text is logged.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
+use tokio::time::Instant;
 
+use super::answer::{self, Answer, Cut, Limits, ReadError};
+use super::fit::{self, Prompt};
 use super::meter::TokenMeter;
+use super::server::{self, Probe};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -20,9 +31,19 @@ pub struct LlmSettings {
     pub base_url: String,
     pub api_key: Option<Secret>,
     pub model: String,
+    /// The most one HTTP call may take, answer included.
     pub timeout: Duration,
+    /// The most the server may stay silent: before its answer starts and
+    /// between two chunks of it.
+    pub idle_timeout: Duration,
     pub max_retries: u32,
     pub max_concurrency: usize,
+    /// The cap on any answer, in tokens; each agent asks for less.
+    pub max_tokens: u32,
+    /// The model's context in tokens; `None`: ask the server.
+    pub context_tokens: Option<u32>,
+    /// Whether progress reports carry the answer's text so far.
+    pub stream_text: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -62,18 +83,50 @@ pub struct Usage {
     pub total_tokens: u64,
 }
 
+/// Why a call gave no usable answer, in words for the job's user: each
+/// names the model and what happened, never the server's own error text.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LlmError {
-    #[error("the LLM did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("the LLM is unavailable: {0}")]
-    Unavailable(String),
-    #[error("the LLM rejected the request: {0}")]
-    Rejected(String),
-    #[error("the LLM's answer was invalid after a repair attempt: {0}")]
-    Invalid(String),
+    #[error("the model {model} did not answer within {after:?}")]
+    Timeout { model: String, after: Duration },
+    #[error("the model {model} {}", if *.mid_answer { format!("stopped sending its answer for {:?} and was abandoned", .after) } else { format!("sent nothing for {:?} and was abandoned", .after) })]
+    Stalled {
+        model: String,
+        after: Duration,
+        mid_answer: bool,
+    },
+    #[error("the model {model} is unavailable: {reason}")]
+    Unavailable { model: String, reason: String },
+    #[error("the model {model} rejected the request: {reason}")]
+    Rejected { model: String, reason: String },
+    #[error("the model {model} {}, also when asked for a shorter answer", .cut.describe())]
+    CutOff { model: String, cut: CutDetail },
+    #[error("the prompt does not fit the model {model}'s context{}, even with the grounding facts trimmed", .context.map(|n| format!(" of {n} tokens")).unwrap_or_default())]
+    ContextExceeded { model: String, context: Option<u32> },
+    #[error("the model {model}'s answer was invalid after a repair attempt: {reason}")]
+    Invalid { model: String, reason: String },
     #[error("the job's LLM token budget of {limit} tokens is spent ({used} used)")]
     BudgetExceeded { limit: u64, used: u64 },
+}
+
+/// Where an answer was cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutDetail {
+    /// At its cap of this many tokens (`finish_reason: "length"`).
+    Tokens(u32),
+    /// At the call's total timeout, while it was still coming.
+    Time(Duration),
+}
+
+impl CutDetail {
+    fn describe(&self) -> String {
+        match self {
+            Self::Tokens(n) => {
+                format!("kept writing until its limit of {n} tokens cut the answer off")
+            }
+            Self::Time(after) => format!("did not finish its answer within {after:?}"),
+        }
+    }
 }
 
 /// One LLM call as it is traced, whether it succeeded or not: a call that
@@ -84,7 +137,8 @@ pub struct CallRecord {
     /// Who served it, as Opik's `LLMProvider` names it (`LlmClient::provider`);
     /// `None` for a server Opik has no name for.
     pub provider: Option<&'static str>,
-    /// What the server reported; `None` when no answer came.
+    /// What the server reported (estimated when it reported nothing);
+    /// `None` when no answer came.
     pub usage: Option<Usage>,
     pub started: chrono::DateTime<chrono::Utc>,
     pub ended: chrono::DateTime<chrono::Utc>,
@@ -105,10 +159,13 @@ pub struct CallError {
 impl CallError {
     fn from_llm(error: &LlmError) -> Self {
         let kind = match error {
-            LlmError::Timeout(_) => "timeout",
-            LlmError::Unavailable(_) => "unavailable",
-            LlmError::Rejected(_) => "rejected",
-            LlmError::Invalid(_) => "invalid_answer",
+            LlmError::Timeout { .. } => "timeout",
+            LlmError::Stalled { .. } => "stalled",
+            LlmError::Unavailable { .. } => "unavailable",
+            LlmError::Rejected { .. } => "rejected",
+            LlmError::CutOff { .. } => "cut_off",
+            LlmError::ContextExceeded { .. } => "context_exceeded",
+            LlmError::Invalid { .. } => "invalid_answer",
             LlmError::BudgetExceeded { .. } => "token_budget_exceeded",
         };
         Self {
@@ -125,6 +182,39 @@ pub struct Structured<T> {
     pub calls: Vec<CallRecord>,
 }
 
+/// Hears how an answer is coming along, chunk by chunk (the job's
+/// `agent_progress` events). Called on the reading task: it must not block.
+pub trait Progress: Send + Sync {
+    /// `tokens`: content chunks so far (about a token each); `text`: the
+    /// answer so far, only with `LLM_STREAM_TEXT` on.
+    fn update(&self, agent: &str, tokens: u64, text: Option<&str>);
+}
+
+/// Progress nobody follows.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&self, _: &str, _: u64, _: Option<&str>) {}
+}
+
+/// Who a call is for, beside what it asks.
+pub struct Caller<'a> {
+    /// The agent asking: names its progress reports and log lines.
+    pub agent: &'a str,
+    /// The answer's cap in tokens (`LLM_MAX_TOKENS` caps it in turn).
+    pub answer_tokens: u32,
+    /// The job's token account.
+    pub meter: &'a TokenMeter,
+    pub progress: &'a dyn Progress,
+}
+
+/// Request options some servers refuse; each is dropped for good once one does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feature {
+    JsonSchema,
+    StreamOptions,
+}
+
 pub struct LlmClient {
     http: reqwest::Client,
     settings: LlmSettings,
@@ -132,46 +222,55 @@ pub struct LlmClient {
     slots: Arc<Semaphore>,
     /// Cleared once a server rejects `json_schema`; then `json_object` is used.
     schema_supported: AtomicBool,
+    /// Cleared once a server rejects `stream_options`.
+    stream_options_supported: AtomicBool,
+    /// The context size the server stated, asked once.
+    discovered_context: OnceCell<Option<u32>>,
+    /// A context size read from a server's "prompt too long" error (0: none);
+    /// it wins over the others, being the server's own word.
+    learned_context: AtomicU32,
 }
 
-#[derive(Deserialize)]
-struct ChatResponse {
-    choices: Vec<Choice>,
-    #[serde(default)]
-    usage: Option<Usage>,
-    #[serde(default)]
-    model: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Choice {
-    message: ChoiceMessage,
-}
-
-#[derive(Deserialize)]
-struct ChoiceMessage {
-    #[serde(default)]
-    content: Option<String>,
-}
-
+/// How one HTTP attempt ended.
 enum Attempt {
-    Done(String, Usage, String),
+    Answered(Answer),
+    /// Worth another try (429, 5xx, a broken connection), after the
+    /// server's `Retry-After` when it gave one.
     Retry(LlmError, Option<Duration>),
+    /// No answer in time: retried once at most.
+    TimedOut(LlmError),
+    /// The prompt is longer than the context; the size when the server said.
+    ContextExceeded(Option<u32>),
+    Unsupported(Feature),
     Fail(LlmError),
-    SchemaUnsupported,
 }
+
+/// The first characters of a cut answer shown back to the model: enough to
+/// recognise it, never the whole (a whole cut answer is what overflowed
+/// contexts before).
+const EXCERPT_CHARS: usize = 200;
+/// The share of the room for facts used after a server said the prompt was
+/// too long although the estimate fitted.
+const SQUEEZED: f64 = 0.5;
 
 impl LlmClient {
     pub fn new(settings: LlmSettings) -> Result<Self, LlmError> {
+        // No client-wide timeout: each call sets its own idle and total limits.
         let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
+            .connect_timeout(settings.idle_timeout.min(Duration::from_secs(10)))
             .build()
-            .map_err(|e| LlmError::Unavailable(e.to_string()))?;
+            .map_err(|e| LlmError::Unavailable {
+                model: settings.model.clone(),
+                reason: e.to_string(),
+            })?;
         Ok(Self {
             http,
             slots: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
             settings,
             schema_supported: AtomicBool::new(true),
+            stream_options_supported: AtomicBool::new(true),
+            discovered_context: OnceCell::new(),
+            learned_context: AtomicU32::new(0),
         })
     }
 
@@ -179,22 +278,25 @@ impl LlmClient {
         &self.settings.model
     }
 
-    /// For `/health`: lists models, which every compatible server serves.
-    pub async fn probe(&self) -> Result<(), LlmError> {
-        let url = format!("{}/models", self.settings.base_url.trim_end_matches('/'));
-        let mut request = self.http.get(url).timeout(Duration::from_secs(1));
-        if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key.expose());
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| LlmError::Unavailable(e.to_string()))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(LlmError::Unavailable(format!("HTTP {}", response.status())))
-        }
+    /// For `/health`: whether the server serves the configured model (it is
+    /// listed by `GET /models`, or a 1-token completion answers), and how
+    /// long asking took. The error is for operators.
+    pub async fn probe(&self) -> Result<Probe, String> {
+        let mut body = json!({
+            "model": self.settings.model,
+            "messages": [Message::user("Reply with OK.")],
+            "stream": false,
+        });
+        body[self.cap_field()] = json!(1);
+        let key = self.settings.api_key.as_ref().map(Secret::expose);
+        server::probe(
+            &self.http,
+            &self.settings.base_url,
+            key,
+            &self.settings.model,
+            &body,
+        )
+        .await
     }
 
     /// The provider as Opik's SDK names it (its `LLMProvider` enum), from
@@ -204,21 +306,100 @@ impl LlmClient {
         provider_of(&self.settings.base_url)
     }
 
-    fn body(&self, messages: &[Message], schema_name: &str, schema: &Value) -> Value {
+    /// The model's context in tokens: what a server's error stated, else
+    /// `LLM_CONTEXT_TOKENS`, else what the server says (asked once; hosted
+    /// providers are not asked).
+    pub async fn context_tokens(&self) -> Option<u32> {
+        match self.learned_context.load(Ordering::Relaxed) {
+            0 => {}
+            n => return Some(n),
+        }
+        if self.settings.context_tokens.is_some() || self.provider().is_some() {
+            return self.settings.context_tokens;
+        }
+        *self
+            .discovered_context
+            .get_or_init(|| self.discover_context())
+            .await
+    }
+
+    async fn discover_context(&self) -> Option<u32> {
+        let key = self.settings.api_key.as_ref().map(Secret::expose);
+        let model = &self.settings.model;
+        let found = server::discover_context(&self.http, &self.settings.base_url, key, model).await;
+        match found {
+            Some(context) => {
+                tracing::info!(%model, context, "LLM context size read from the server")
+            }
+            None => tracing::info!(
+                %model,
+                "the LLM server does not state its context size; set LLM_CONTEXT_TOKENS to fit prompts to it"
+            ),
+        }
+        found
+    }
+
+    /// OpenAI's newer models take only `max_completion_tokens`; every other
+    /// compatible server reads `max_tokens`.
+    fn cap_field(&self) -> &'static str {
+        match self.provider() {
+            Some("openai") => "max_completion_tokens",
+            _ => "max_tokens",
+        }
+    }
+
+    fn body(&self, messages: &[Message], schema_name: &str, schema: &Value, cap: u32) -> Value {
         let response_format = if self.schema_supported.load(Ordering::Relaxed) {
             json!({"type": "json_schema", "json_schema": {"name": schema_name, "strict": false, "schema": schema}})
         } else {
             json!({"type": "json_object"})
         };
-        json!({
+        let mut body = json!({
             "model": self.settings.model,
             "messages": messages,
             "temperature": 0.2,
             "response_format": response_format,
-        })
+            "stream": true,
+        });
+        body[self.cap_field()] = json!(cap);
+        if self.stream_options_supported.load(Ordering::Relaxed) {
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        body
     }
 
-    async fn attempt(&self, body: &Value) -> Attempt {
+    fn unavailable(&self, reason: impl Into<String>) -> LlmError {
+        LlmError::Unavailable {
+            model: self.settings.model.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn stalled(&self, after: Duration, mid_answer: bool) -> LlmError {
+        LlmError::Stalled {
+            model: self.settings.model.clone(),
+            after,
+            mid_answer,
+        }
+    }
+
+    fn timed_out(&self) -> LlmError {
+        LlmError::Timeout {
+            model: self.settings.model.clone(),
+            after: self.settings.timeout,
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            idle: self.settings.idle_timeout.min(self.settings.timeout),
+            deadline: Instant::now() + self.settings.timeout,
+        }
+    }
+
+    /// One HTTP call: sends `body` and reads the answer as it streams in,
+    /// reporting each chunk to `on_chunk`.
+    async fn attempt(&self, body: &Value, on_chunk: &mut answer::OnChunk<'_>) -> Attempt {
         let url = format!(
             "{}/chat/completions",
             self.settings.base_url.trim_end_matches('/')
@@ -227,13 +408,59 @@ impl LlmClient {
         if let Some(key) = &self.settings.api_key {
             request = request.bearer_auth(key.expose());
         }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() => {
-                return Attempt::Retry(LlmError::Timeout(self.settings.timeout), None);
+        let limits = self.limits();
+        let response = match answer::within(limits, request.send(), 0, "").await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                return Attempt::Retry(self.unavailable(server::connection_failure(&e)), None);
             }
-            Err(e) => return Attempt::Retry(LlmError::Unavailable(e.to_string()), None),
+            Err(ReadError::Idle { after, .. }) => {
+                return Attempt::TimedOut(self.stalled(after, false));
+            }
+            Err(_) => return Attempt::TimedOut(self.timed_out()),
         };
+        let status = response.status();
+        if !status.is_success() {
+            return self.refusal(response, limits).await;
+        }
+        match answer::read(response, limits, on_chunk).await {
+            Ok(answer) => Attempt::Answered(answer),
+            Err(ReadError::Idle { after, chunks }) => {
+                Attempt::TimedOut(self.stalled(after, chunks > 0))
+            }
+            Err(ReadError::Deadline { text, chunks: 0 }) if text.is_empty() => {
+                Attempt::TimedOut(self.timed_out())
+            }
+            Err(ReadError::Deadline { text, chunks }) => Attempt::Answered(Answer {
+                text,
+                usage: None,
+                model: None,
+                cut: Some(Cut::Deadline),
+                chunks,
+            }),
+            Err(ReadError::Broken(reason)) => {
+                tracing::warn!(model = %self.settings.model, %reason, "LLM answer broke off");
+                Attempt::Retry(
+                    self.unavailable("the answer broke off or was unreadable"),
+                    None,
+                )
+            }
+            Err(ReadError::Provider(raw)) => {
+                tracing::warn!(model = %self.settings.model, error = %snippet(&raw), "LLM server reported an error mid-answer");
+                if let Some(context) = context_exceeded(&raw) {
+                    return Attempt::ContextExceeded(context);
+                }
+                Attempt::Retry(
+                    self.unavailable("the server reported an error mid-answer"),
+                    None,
+                )
+            }
+        }
+    }
+
+    /// A non-2xx answer: what to do about it. The server's text is logged,
+    /// not shown.
+    async fn refusal(&self, response: reqwest::Response, limits: Limits) -> Attempt {
         let status = response.status();
         let retry_after = response
             .headers()
@@ -241,59 +468,57 @@ impl LlmClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
             .map(|secs| Duration::from_secs_f64(secs.clamp(0.0, 60.0)));
-        let text = match response.text().await {
-            Ok(t) => t,
-            Err(e) if e.is_timeout() => {
-                return Attempt::Retry(LlmError::Timeout(self.settings.timeout), None);
-            }
-            Err(e) => return Attempt::Retry(LlmError::Unavailable(e.to_string()), None),
+        let text = match answer::within(limits, response.text(), 0, "").await {
+            Ok(Ok(text)) => text,
+            _ => String::new(),
         };
+        tracing::warn!(model = %self.settings.model, status = status.as_u16(), body = %snippet(&text), "LLM server refused the call");
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Attempt::Retry(
-                LlmError::Unavailable(format!("HTTP {status}: {}", snippet(&text))),
+                self.unavailable(format!("HTTP {}", status.as_u16())),
                 retry_after,
             );
         }
-        if status == StatusCode::BAD_REQUEST
-            && text.contains("response_format")
-            && self.schema_supported.load(Ordering::Relaxed)
-        {
-            return Attempt::SchemaUnsupported;
+        if let Some(context) = context_exceeded(&text) {
+            return Attempt::ContextExceeded(context);
         }
-        if !status.is_success() {
-            return Attempt::Fail(LlmError::Rejected(format!(
-                "HTTP {status}: {}",
-                snippet(&text)
-            )));
-        }
-        match serde_json::from_str::<ChatResponse>(&text) {
-            Ok(reply) => {
-                let content = reply
-                    .choices
-                    .into_iter()
-                    .next()
-                    .and_then(|c| c.message.content)
-                    .unwrap_or_default();
-                let model = reply.model.unwrap_or_else(|| self.settings.model.clone());
-                Attempt::Done(content, reply.usage.unwrap_or_default(), model)
+        if status == StatusCode::BAD_REQUEST {
+            if text.contains("response_format") && self.schema_supported.load(Ordering::Relaxed) {
+                return Attempt::Unsupported(Feature::JsonSchema);
             }
-            Err(e) => Attempt::Retry(
-                LlmError::Unavailable(format!("unreadable reply: {e}")),
-                None,
-            ),
+            if text.contains("stream_options")
+                && self.stream_options_supported.load(Ordering::Relaxed)
+            {
+                return Attempt::Unsupported(Feature::StreamOptions);
+            }
         }
+        let hint = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => " (check LLM_API_KEY)",
+            StatusCode::NOT_FOUND => " (check LLM_MODEL and LLM_BASE_URL)",
+            _ => "",
+        };
+        Attempt::Fail(LlmError::Rejected {
+            model: self.settings.model.clone(),
+            reason: format!("HTTP {}{hint}", status.as_u16()),
+        })
     }
 
-    /// One chat completion, retried with backoff and jitter on 429, 5xx and
-    /// timeouts (honouring `Retry-After`). Usage is charged to `meter`.
-    /// The record is there whenever a request was made, failed or not.
+    /// One chat completion, streamed, capped at `cap` tokens. Retried with
+    /// backoff and jitter on 429, 5xx and broken connections (honouring
+    /// `Retry-After`), up to `LLM_MAX_RETRIES`; a timeout is retried once;
+    /// any other refusal is final. A cut answer comes back as an answer
+    /// (`cut` set): what to do with it is the caller's choice. Usage is
+    /// charged to the caller's meter; the record is there whenever a
+    /// request was made, failed or not.
     async fn complete(
         &self,
         messages: &[Message],
         schema_name: &str,
         schema: &Value,
-        meter: &TokenMeter,
-    ) -> (Result<String, LlmError>, Option<CallRecord>) {
+        cap: u32,
+        caller: &Caller<'_>,
+    ) -> (Result<Answer, LlmError>, Option<CallRecord>) {
+        let meter = caller.meter;
         if meter.exhausted() {
             let error = LlmError::BudgetExceeded {
                 limit: meter.limit(),
@@ -302,7 +527,7 @@ impl LlmClient {
             return (Err(error), None);
         }
         let Ok(_slot) = self.slots.acquire().await else {
-            return (Err(LlmError::Unavailable("client closed".into())), None);
+            return (Err(self.unavailable("client closed")), None);
         };
         let started = chrono::Utc::now();
         let record =
@@ -318,71 +543,219 @@ impl LlmClient {
                     error: error.map(CallError::from_llm),
                 }
             };
+        let stream_text = self.settings.stream_text;
+        let mut on_chunk = |tokens: u64, text: &str| {
+            caller
+                .progress
+                .update(caller.agent, tokens, stream_text.then_some(text));
+        };
         let mut retries = 0;
+        let mut timed_out = false;
         loop {
-            let body = self.body(messages, schema_name, schema);
-            match self.attempt(&body).await {
-                Attempt::Done(reply, usage, model) => {
+            let body = self.body(messages, schema_name, schema, cap);
+            let (error, wait, retryable) = match self.attempt(&body, &mut on_chunk).await {
+                Attempt::Answered(answer) => {
+                    let usage = answer
+                        .usage
+                        .unwrap_or_else(|| estimated_usage(messages, &answer));
                     meter.record(&usage);
-                    metrics::counter!("lotara_llm_calls_total", "outcome" => "ok").increment(1);
+                    let outcome = if answer.cut.is_some() {
+                        "cut_off"
+                    } else {
+                        "ok"
+                    };
+                    metrics::counter!("lotara_llm_calls_total", "outcome" => outcome).increment(1);
                     metrics::counter!("lotara_llm_tokens_total")
                         .increment(usage.prompt_tokens + usage.completion_tokens);
-                    let call = record(Some(reply.clone()), Some(usage), Some(model), None);
-                    return (Ok(reply), Some(call));
+                    let call = record(
+                        Some(answer.text.clone()),
+                        Some(usage),
+                        answer.model.clone(),
+                        None,
+                    );
+                    return (Ok(answer), Some(call));
                 }
-                Attempt::SchemaUnsupported => {
-                    tracing::info!("LLM server rejects json_schema; using json_object");
-                    self.schema_supported.store(false, Ordering::Relaxed);
+                Attempt::Unsupported(feature) => {
+                    tracing::info!(
+                        ?feature,
+                        "LLM server refuses a request option; leaving it out"
+                    );
+                    match feature {
+                        Feature::JsonSchema => {
+                            self.schema_supported.store(false, Ordering::Relaxed)
+                        }
+                        Feature::StreamOptions => self
+                            .stream_options_supported
+                            .store(false, Ordering::Relaxed),
+                    }
+                    continue;
                 }
-                Attempt::Fail(e) => {
+                Attempt::ContextExceeded(context) => {
+                    let error = LlmError::ContextExceeded {
+                        model: self.settings.model.clone(),
+                        context,
+                    };
                     metrics::counter!("lotara_llm_calls_total", "outcome" => "rejected")
                         .increment(1);
-                    let call = record(None, None, None, Some(&e));
-                    return (Err(e), Some(call));
+                    let call = record(None, None, None, Some(&error));
+                    return (Err(error), Some(call));
                 }
-                Attempt::Retry(e, retry_after) => {
-                    if retries >= self.settings.max_retries {
-                        metrics::counter!("lotara_llm_calls_total", "outcome" => "failed")
-                            .increment(1);
-                        let call = record(None, None, None, Some(&e));
-                        return (Err(e), Some(call));
-                    }
-                    retries += 1;
-                    let wait = retry_after.unwrap_or_else(|| backoff(retries));
-                    tracing::warn!(error = %e, retry = retries, ?wait, "LLM call failed; retrying");
-                    tokio::time::sleep(wait).await;
+                Attempt::Fail(error) => {
+                    metrics::counter!("lotara_llm_calls_total", "outcome" => "rejected")
+                        .increment(1);
+                    let call = record(None, None, None, Some(&error));
+                    return (Err(error), Some(call));
                 }
+                Attempt::TimedOut(error) => {
+                    let first = !timed_out;
+                    timed_out = true;
+                    (error, None, first)
+                }
+                Attempt::Retry(error, retry_after) => (error, retry_after, true),
+            };
+            if !retryable || retries >= self.settings.max_retries {
+                metrics::counter!("lotara_llm_calls_total", "outcome" => "failed").increment(1);
+                let call = record(None, None, None, Some(&error));
+                return (Err(error), Some(call));
             }
+            retries += 1;
+            let wait = wait.unwrap_or_else(|| backoff(retries));
+            tracing::warn!(error = %error, retry = retries, ?wait, agent = caller.agent, "LLM call failed; retrying");
+            tokio::time::sleep(wait).await;
         }
     }
 
     /// Asks for JSON matching `schema`, checks it with `check` (which also
-    /// parses it), and on a bad answer makes one repair attempt that shows
-    /// the model its error. Returns the value, or why there is none, and
-    /// every call made: a refused answer's call carries the refusal.
+    /// parses it), and makes one repair attempt: after a bad answer it shows
+    /// the model its error; after a cut one it asks for a shorter answer,
+    /// showing only the cut answer's beginning. The prompt is fitted to the
+    /// model's context before each call; when the server still finds it too
+    /// long, it is fitted once more with the facts trimmed harder. Returns
+    /// the value, or why there is none, and every call made: a refused
+    /// answer's call carries the refusal.
     pub async fn structured<T: DeserializeOwned>(
         &self,
-        mut messages: Vec<Message>,
+        prompt: Prompt,
         schema_name: &str,
         schema: &Value,
-        meter: &TokenMeter,
+        caller: &Caller<'_>,
         check: impl Fn(&T) -> Result<(), String>,
     ) -> Structured<T> {
+        let cap = caller
+            .answer_tokens
+            .clamp(1, self.settings.max_tokens.max(1));
+        let model = || self.settings.model.clone();
         let mut calls = Vec::new();
-        let mut last_error = String::new();
-        for attempt in 0..2 {
-            let (reply, call) = self.complete(&messages, schema_name, schema, meter).await;
-            let reply = match reply {
-                Ok(reply) => reply,
-                Err(error) => {
-                    calls.extend(call);
-                    return Structured {
-                        result: Err(error),
-                        calls,
+        let mut turns: Vec<Message> = Vec::new();
+        let mut squeezed = false;
+        // Right after the server found a prompt too long: its size, which
+        // the next prompt must be under, or it is not sent.
+        let mut too_long: Option<u32> = None;
+        let mut repaired = false;
+        let fail = |error, calls| Structured {
+            result: Err(error),
+            calls,
+        };
+        loop {
+            let context = self.context_tokens().await;
+            let share = if squeezed { SQUEEZED } else { 1.0 };
+            let must_be_under = too_long.take();
+            let fitted = match fit::fit(&prompt, &turns, context, cap, share) {
+                Ok(fitted)
+                    if must_be_under.is_none_or(|n| fit::prompt_tokens(&fitted.messages) < n) =>
+                {
+                    fitted
+                }
+                Ok(_) => {
+                    tracing::warn!(
+                        agent = caller.agent,
+                        ?context,
+                        "the prompt is too long for the server and cannot be trimmed further"
+                    );
+                    let error = LlmError::ContextExceeded {
+                        model: model(),
+                        context,
                     };
+                    return fail(error, calls);
+                }
+                Err(no_room) => {
+                    tracing::warn!(
+                        agent = caller.agent,
+                        prompt_tokens = no_room.prompt_tokens,
+                        context = no_room.context,
+                        "the prompt does not fit the model's context"
+                    );
+                    let error = LlmError::ContextExceeded {
+                        model: model(),
+                        context: Some(no_room.context),
+                    };
+                    return fail(error, calls);
                 }
             };
-            let checked = parse_reply::<Value>(&reply)
+            if let Some((before, after)) = fitted.trimmed {
+                tracing::info!(
+                    agent = caller.agent,
+                    before,
+                    after,
+                    ?context,
+                    "grounding facts trimmed to fit the model's context"
+                );
+            }
+            let (reply, call) = self
+                .complete(
+                    &fitted.messages,
+                    schema_name,
+                    schema,
+                    fitted.max_tokens,
+                    caller,
+                )
+                .await;
+            let answer = match reply {
+                Ok(answer) => answer,
+                Err(LlmError::ContextExceeded { context, .. }) if !squeezed => {
+                    calls.extend(call);
+                    if let Some(n) = context {
+                        self.learned_context.store(n, Ordering::Relaxed);
+                    }
+                    tracing::info!(
+                        agent = caller.agent,
+                        ?context,
+                        "the server found the prompt too long; trimming the facts harder"
+                    );
+                    squeezed = true;
+                    too_long = Some(fit::prompt_tokens(&fitted.messages));
+                    continue;
+                }
+                Err(error) => {
+                    calls.extend(call);
+                    return fail(error, calls);
+                }
+            };
+            if let Some(cut) = answer.cut {
+                let detail = match cut {
+                    Cut::Length => CutDetail::Tokens(fitted.max_tokens),
+                    Cut::Deadline => CutDetail::Time(self.settings.timeout),
+                };
+                let error = LlmError::CutOff {
+                    model: model(),
+                    cut: detail,
+                };
+                calls.extend(call.map(|call| CallRecord {
+                    error: Some(CallError {
+                        kind: "cut_off",
+                        message: detail.describe(),
+                    }),
+                    ..call
+                }));
+                if repaired {
+                    return fail(error, calls);
+                }
+                tracing::info!(agent = caller.agent, cut = %detail.describe(), "LLM answer cut off; asking for a shorter one");
+                repaired = true;
+                turns = shorter_ask(&answer.text, detail);
+                continue;
+            }
+            let checked = parse_reply::<Value>(&answer.text)
                 .and_then(|value| match super::schema::violation(schema, &value) {
                     Some(problem) => Err(problem),
                     None => serde_json::from_value::<T>(value)
@@ -404,22 +777,98 @@ impl LlmClient {
                         calls,
                     };
                 }
-                Err(error) if attempt == 0 => {
-                    tracing::info!(%error, "LLM answer invalid; asking for a repair");
-                    messages.push(Message::assistant(reply));
-                    messages.push(Message::user(format!(
-                        "That answer is invalid: {error}. Reply again with only a JSON object that matches the schema."
-                    )));
-                    last_error = error;
+                Err(reason) if !repaired => {
+                    tracing::info!(agent = caller.agent, %reason, "LLM answer invalid; asking for a repair");
+                    repaired = true;
+                    turns = vec![
+                        Message::assistant(answer.text),
+                        Message::user(format!(
+                            "That answer is invalid: {reason}. Reply again with only a JSON object that matches the schema."
+                        )),
+                    ];
                 }
-                Err(error) => last_error = error,
+                Err(reason) => {
+                    let error = LlmError::Invalid {
+                        model: model(),
+                        reason,
+                    };
+                    return fail(error, calls);
+                }
             }
         }
-        Structured {
-            result: Err(LlmError::Invalid(last_error)),
-            calls,
-        }
     }
+}
+
+/// The repair turns after a cut answer: its beginning only, and the ask
+/// for a shorter one.
+fn shorter_ask(cut_answer: &str, cut: CutDetail) -> Vec<Message> {
+    let mut excerpt: String = cut_answer.chars().take(EXCERPT_CHARS).collect();
+    if excerpt.len() < cut_answer.len() {
+        excerpt.push('…');
+    }
+    let why = match cut {
+        CutDetail::Tokens(n) => format!("was cut off at the limit of {n} tokens"),
+        CutDetail::Time(after) => format!("did not finish within {after:?}"),
+    };
+    vec![
+        Message::assistant(excerpt),
+        Message::user(format!(
+            "Your answer {why}; above is only its beginning. Reply again with a much shorter JSON object that matches the schema: \
+             fewer list items, short strings, nothing repeated."
+        )),
+    ]
+}
+
+/// Usage for a server that reported none: the prompt estimated, the answer
+/// counted in chunks (or estimated from its text, whichever is larger).
+fn estimated_usage(messages: &[Message], answer: &Answer) -> Usage {
+    let prompt = u64::from(fit::prompt_tokens(messages));
+    let completion = answer
+        .chunks
+        .max(answer.text.chars().count().div_ceil(4) as u64);
+    Usage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt + completion,
+    }
+}
+
+/// Whether a server's error says the prompt exceeds the context, and the
+/// context size when it says (llama.cpp: `n_ctx`, or "context size (4096
+/// tokens)"; OpenAI and vLLM: "maximum context length is 8192 tokens").
+fn context_exceeded(text: &str) -> Option<Option<u32>> {
+    let lower = text.to_ascii_lowercase();
+    let says = [
+        "context size",
+        "context length",
+        "context_length",
+        "context window",
+        "exceed_context",
+    ]
+    .iter()
+    .any(|phrase| lower.contains(phrase));
+    if !says {
+        return None;
+    }
+    let stated = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v["error"]["n_ctx"].as_u64().or_else(|| v["n_ctx"].as_u64()))
+        .and_then(|n| u32::try_from(n).ok())
+        .or_else(|| {
+            ["context size (", "context length is ", "context length of "]
+                .iter()
+                .find_map(|phrase| number_after(&lower, phrase))
+        });
+    Some(stated)
+}
+
+fn number_after(text: &str, phrase: &str) -> Option<u32> {
+    let start = text.find(phrase)? + phrase.len();
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|n| *n > 0)
 }
 
 /// Opik's `LLMProvider` values (opik 2.2.122 `opik/types.py`) by the host
@@ -474,16 +923,11 @@ fn snippet(text: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Reads a reply body as `attempt` does: content, usage, model.
+    /// Reads a whole (not streamed) reply body as `attempt` does: content,
+    /// usage, model.
     fn read(body: &str) -> (String, Usage, Option<String>) {
-        let reply: ChatResponse = serde_json::from_str(body).expect("a chat completion");
-        let content = reply
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
-            .unwrap_or_default();
-        (content, reply.usage.unwrap_or_default(), reply.model)
+        let answer = answer::whole_answer(body.as_bytes()).expect("a chat completion");
+        (answer.text, answer.usage.unwrap_or_default(), answer.model)
     }
 
     /// The answer shapes the supported servers document: extra fields
@@ -551,5 +995,68 @@ mod tests {
             let cap = Duration::from_millis(500) * 2u32.pow((retry - 1).min(4));
             assert!(wait <= cap && wait >= cap / 2, "retry {retry}: {wait:?}");
         }
+    }
+
+    fn client(base_url: &str) -> LlmClient {
+        LlmClient::new(LlmSettings {
+            base_url: base_url.into(),
+            api_key: None,
+            model: "m".into(),
+            timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(20),
+            max_retries: 3,
+            max_concurrency: 1,
+            max_tokens: 4_096,
+            context_tokens: None,
+            stream_text: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn openai_gets_max_completion_tokens_and_every_other_server_max_tokens() {
+        let messages = [Message::user("hi")];
+        let openai = client("https://api.openai.com/v1").body(&messages, "s", &json!({}), 300);
+        assert_eq!(openai["max_completion_tokens"], 300);
+        assert!(openai.get("max_tokens").is_none());
+        let local = client("http://localhost:8080/v1").body(&messages, "s", &json!({}), 300);
+        assert_eq!(local["max_tokens"], 300);
+        assert!(local.get("max_completion_tokens").is_none());
+        for body in [openai, local] {
+            assert_eq!(body["stream"], true);
+            assert_eq!(body["stream_options"]["include_usage"], true);
+        }
+    }
+
+    #[test]
+    fn context_errors_are_recognised_with_the_size_they_state() {
+        let llama_cpp = r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":4145,"n_ctx":4096}}"#;
+        assert_eq!(context_exceeded(llama_cpp), Some(Some(4096)));
+        let older = "request (4145 tokens) exceeds the available context size (4096 tokens), try increasing it";
+        assert_eq!(context_exceeded(older), Some(Some(4096)));
+        let openai = r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.","code":"context_length_exceeded"}}"#;
+        assert_eq!(context_exceeded(openai), Some(Some(8192)));
+        assert_eq!(
+            context_exceeded("prompt is over the context window"),
+            Some(None)
+        );
+        assert_eq!(
+            context_exceeded(r#"{"error":{"message":"invalid model"}}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn a_shorter_ask_shows_only_the_beginning_of_the_cut_answer() {
+        let cut = "\"Tokyo, Japan\", ".repeat(500);
+        let turns = shorter_ask(&cut, CutDetail::Tokens(300));
+        assert_eq!(turns[0].role, "assistant");
+        assert_eq!(turns[0].content.chars().count(), EXCERPT_CHARS + 1);
+        assert!(cut.starts_with(turns[0].content.trim_end_matches('…')));
+        assert_eq!(turns[1].role, "user");
+        assert!(turns[1].content.contains("limit of 300 tokens"));
+        let short = shorter_ask("{\"a\": [1,", CutDetail::Time(Duration::from_secs(30)));
+        assert_eq!(short[0].content, "{\"a\": [1,");
+        assert!(short[1].content.contains("did not finish within 30s"));
     }
 }

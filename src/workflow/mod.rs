@@ -5,6 +5,7 @@ pub mod agents;
 pub mod executor;
 pub mod mother;
 pub mod plan;
+mod progress;
 mod run;
 
 pub use executor::{Executor, ExecutorSettings};

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::agents::{self, AgentContext};
 use super::plan::{self, PlanParts};
+use super::progress::JobProgress;
 pub use super::run::RunError;
 use super::run::{Run, usage_so_far};
 use crate::jobs::{Change, EventKind, Job, JobStatus, JobStore, NewEvent, Stage, transitions};
@@ -172,7 +173,8 @@ impl MotherAgent {
     }
 
     /// What every agent of this job shares: today, the LLM, the token meter
-    /// (capped by the request's `budget_tokens`) and the record of calls.
+    /// (capped by the request's `budget_tokens`), the record of calls and
+    /// where the model's progress is reported.
     fn context(&self, job: &Job) -> AgentContext {
         let limit = job
             .request
@@ -185,6 +187,7 @@ impl MotherAgent {
             llm: self.llm.clone(),
             meter: Arc::new(TokenMeter::new(limit, &usage_so_far(job))),
             calls: Arc::default(),
+            progress: Arc::new(JobProgress::new(self.store.clone(), job.id)),
         }
     }
 

@@ -447,17 +447,19 @@
     function handle(kind, event) {
       let data = {};
       try { data = JSON.parse(event.data || '{}'); } catch { data = {}; }
+      // Progress has no id of its own (the browser repeats the last logged
+      // one), so it must not go through the duplicate check below.
+      if (kind === 'agent_progress') {
+        const running = Array.from(job.tasks.values()).find((t) => t.agent === data.agent && t.status === 'running');
+        if (running) { running.tokens = data.tokens; renderTasks(); }
+        return;
+      }
       const eventId = event.lastEventId;
       // A reconnect starts with a fresh snapshot (no id); logged events are
       // never repeated, but guard anyway.
       if (eventId && kind !== 'state_change' && job.seen.has(`${kind}:${eventId}`)) return;
       if (eventId) job.seen.add(`${kind}:${eventId}`);
       job.lastEventMs = Math.max(job.lastEventMs || 0, eventMs(eventId) || 0);
-      if (kind === 'agent_progress') {
-        const running = Array.from(job.tasks.values()).find((t) => t.agent === data.agent && t.status === 'running');
-        if (running) { running.tokens = data.tokens; renderTasks(); }
-        return;
-      }
       addTimeline(kind, data, eventId);
       if (kind === 'state_change') {
         if (data.status) job.status = data.status;

@@ -100,13 +100,17 @@ pub struct CompleteEvent {
     pub result: TripPlan,
 }
 
-/// `agent_progress`: an agent's model is writing (throttled).
+/// `agent_progress`: an agent's model is writing its answer. Only live
+/// streams get it, without an `id:` (it is not logged: a replay or a
+/// reconnect does not repeat it), at most four a second per job.
 #[derive(ToSchema)]
+#[schema(example = json!({"agent": "activity_agent", "tokens": 212}))]
 pub struct AgentProgressEvent {
+    /// The agent whose answer is being written, e.g. `activity_agent`.
     pub agent: String,
-    /// Tokens written so far.
+    /// Tokens written so far (counted as the chunks the model sent).
     pub tokens: u64,
-    /// Text the model wrote, when the event includes it.
+    /// The answer so far; only with `LLM_STREAM_TEXT=true`.
     #[schema(nullable = false)]
     pub text: Option<String>,
 }

@@ -16,7 +16,7 @@ use crate::knowledge::research::{
 use crate::knowledge::{
     self, ATTRACTION_CATEGORIES, Destination, Grounding, Research, TripRequest,
 };
-use crate::llm::{LlmError, Message};
+use crate::llm::{LlmError, Prompt};
 use crate::workflow::run::{AgentOutput, RunError};
 
 pub const AGENT: &str = "destination_agent";
@@ -107,19 +107,20 @@ async fn research(
             "researching a destination needs an LLM",
         ));
     };
-    let facts = serde_json::to_string(grounding)
-        .map_err(|e| RunError::failed("internal", e.to_string()))?;
-    let messages = vec![
-        Message::system(format!(
+    let facts =
+        serde_json::to_value(grounding).map_err(|e| RunError::failed("internal", e.to_string()))?;
+    let prompt = Prompt::grounded(
+        format!(
             "You are the {AGENT} of Lotara, a travel concierge. {PROMPT} \
              Answer with a single JSON object matching the schema, no prose."
-        )),
-        Message::user(format!("What we know of {}:\n{facts}", grounding.label())),
-    ];
+        ),
+        format!("What we know of {}:\n", grounding.label()),
+        facts,
+        "",
+    );
+    let caller = ctx.caller(AGENT);
     let answer = llm
-        .structured::<Research>(messages, AGENT, &schema(), &ctx.meter, |r| {
-            grounding.check(r)
-        })
+        .structured::<Research>(prompt, AGENT, &schema(), &caller, |r| grounding.check(r))
         .await;
     let repaired = answer.calls.len() > 1;
     ctx.record_calls(AGENT, answer.calls);

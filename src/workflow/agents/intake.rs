@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{AgentContext, llm_failure};
 use crate::jobs::JobRequest;
 use crate::knowledge::{self, IntakeError, TripRequest};
-use crate::llm::{LlmClient, LlmError, Message};
+use crate::llm::{LlmClient, LlmError, Prompt};
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Extract the trip request from the traveller's message. \
@@ -75,15 +75,16 @@ async fn read_with_llm(
     llm: &LlmClient,
     query: &str,
 ) -> Result<ModelReading, LlmError> {
-    let messages = vec![
-        Message::system(format!(
+    let prompt = Prompt::new(
+        format!(
             "You are the intake_agent of Lotara, a travel concierge. {PROMPT} Today is {}. Answer with one JSON object.",
             ctx.today
-        )),
-        Message::user(query.to_string()),
-    ];
+        ),
+        query,
+    );
+    let caller = ctx.caller("intake_agent");
     let answer = llm
-        .structured::<Reading>(messages, "trip_request", &schema(), &ctx.meter, check)
+        .structured::<Reading>(prompt, "trip_request", &schema(), &caller, check)
         .await;
     let repaired = answer.calls.len() > 1;
     ctx.record_calls("intake_agent", answer.calls);

@@ -16,14 +16,13 @@ pub mod pretrip;
 
 use std::sync::{Arc, Mutex};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::knowledge::{Catalog, TripRequest};
-use crate::llm::CallRecord;
-use crate::llm::{LlmClient, LlmError, Message, TokenMeter};
+use crate::knowledge::{self, Catalog, TripRequest};
+use crate::llm::{CallRecord, Caller, LlmClient, LlmError, Progress, Prompt, TokenMeter};
 use crate::workflow::run::{AgentOutput, RunError};
 
 /// An LLM call made by an agent, kept for tracing.
@@ -50,9 +49,46 @@ pub struct AgentContext {
     pub llm: Option<Arc<LlmClient>>,
     pub meter: Arc<TokenMeter>,
     pub calls: Arc<Mutex<Vec<AgentCall>>>,
+    /// Hears the model write each answer (the job's `agent_progress`).
+    pub progress: Arc<dyn Progress>,
+}
+
+/// Each agent's answer cap in tokens, before `LLM_MAX_TOKENS` caps it in
+/// turn: about twice what a good answer for a week-long trip takes (a
+/// refining agent's cap also grows with its draft, see `refine`). A model
+/// that loops ("Tokyo, Japan", "Tokyo, Japan", …) is cut off here rather
+/// than writing until the timeout.
+const ANSWER_TOKENS: &[(&str, u32)] = &[
+    ("intake_agent", 300),
+    ("inspiration_agent", 800),
+    ("flight_agent", 600),
+    ("hotel_agent", 500),
+    ("activity_agent", 1_500),
+    ("cost_agent", 400),
+    ("pretrip_agent", 1_000),
+    // A whole destination: up to 20 attractions, 8 areas, 12 months.
+    ("destination_agent", 3_500),
+];
+const DEFAULT_ANSWER_TOKENS: u32 = 1_000;
+
+pub fn answer_tokens(agent: &str) -> u32 {
+    ANSWER_TOKENS
+        .iter()
+        .find(|(name, _)| *name == agent)
+        .map_or(DEFAULT_ANSWER_TOKENS, |(_, tokens)| *tokens)
 }
 
 impl AgentContext {
+    /// What the LLM client is told of this job for one of `agent`'s calls.
+    pub fn caller<'a>(&'a self, agent: &'a str) -> Caller<'a> {
+        Caller {
+            agent,
+            answer_tokens: answer_tokens(agent),
+            meter: &self.meter,
+            progress: self.progress.as_ref(),
+        }
+    }
+
     /// The knowledge backend's `draft` as is, or, with an LLM, the model's
     /// improved version of it in the same shape, checked by `check`.
     pub async fn refine<T>(
@@ -79,18 +115,24 @@ impl AgentContext {
         };
         let draft_json = serde_json::to_string(&draft)
             .map_err(|e| RunError::failed("internal", e.to_string()))?;
-        let messages = vec![
-            Message::system(format!(
+        let prompt = Prompt::grounded(
+            format!(
                 "You are the {agent} of Lotara, a travel concierge. {instructions} \
                  Use only the facts given; every price is an estimate in USD. \
                  Answer with a single JSON object matching the schema, no prose."
-            )),
-            Message::user(format!(
-                "Facts from our travel dataset:\n{facts}\n\nDraft to check and improve (keep its shape):\n{draft_json}"
-            )),
-        ];
+            ),
+            "Facts from our travel dataset:\n",
+            facts,
+            format!("\n\nDraft to check and improve (keep its shape):\n{draft_json}"),
+        );
+        // The answer has the draft's shape: a long trip's draft raises the cap.
+        let draft_tokens = crate::llm::estimate_tokens(&draft_json);
+        let caller = Caller {
+            answer_tokens: answer_tokens(agent).max(draft_tokens.saturating_mul(3) / 2),
+            ..self.caller(agent)
+        };
         let answer = llm
-            .structured::<T>(messages, agent, &schema, &self.meter, check)
+            .structured::<T>(prompt, agent, &schema, &caller, check)
             .await;
         let repaired = answer.calls.len() > 1;
         self.record_calls(agent, answer.calls);
@@ -177,18 +219,55 @@ pub fn llm_failure(e: LlmError) -> RunError {
 
 /// The facts about the trip's destinations: the grounding every LLM prompt
 /// carries. A researched destination says so (`"source": "model"`), so the
-/// model knows those facts are estimates of its own, not the dataset's.
+/// model knows those facts are estimates of its own, not the dataset's. The
+/// climate table keeps only the trip's months (by name), and the aliases go:
+/// what is left is what the agents use, so that trimming to a small model's
+/// context takes the least useful facts first.
 pub fn destination_facts(trip: &TripRequest, catalog: &Catalog) -> Value {
+    let months = trip_months(trip);
     let destinations: Vec<Value> = trip
         .destinations
         .iter()
         .filter_map(|id| {
-            let mut facts = serde_json::to_value(catalog.get(id)?).ok()?;
-            if let (Some(source), Some(object)) = (catalog.source_of(id), facts.as_object_mut()) {
-                object.insert("source".into(), json!(source));
+            let d = catalog.get(id)?;
+            let mut facts = serde_json::to_value(d).ok()?;
+            let fields = facts.as_object_mut()?;
+            if let Some(source) = catalog.source_of(id) {
+                fields.insert("source".into(), json!(source));
             }
+            fields.remove("aliases");
+            let climate: Vec<Value> = months
+                .iter()
+                .filter_map(|&m| {
+                    let mut month = serde_json::to_value(d.climate.get(m - 1)?).ok()?;
+                    month["month"] = json!(knowledge::MONTH_NAMES[m - 1]);
+                    Some(month)
+                })
+                .collect();
+            fields.insert("climate".into(), json!(climate));
             Some(facts)
         })
         .collect();
     json!({ "trip": trip, "destinations": destinations })
+}
+
+/// The months (1–12) the trip's days fall in, in order.
+fn trip_months(trip: &TripRequest) -> Vec<usize> {
+    let mut months = Vec::new();
+    for offset in 0..trip.days.max(1) {
+        let Some(day) = trip
+            .start_date
+            .checked_add_days(chrono::Days::new(u64::from(offset)))
+        else {
+            break;
+        };
+        let month = day.month() as usize;
+        if !months.contains(&month) {
+            months.push(month);
+        }
+        if months.len() == 12 {
+            break;
+        }
+    }
+    months
 }
