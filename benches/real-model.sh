@@ -26,6 +26,8 @@
 #   BENCH_ONLY         comma list of job names (tokyo, danang-vi, family,
 #                      vague, multi-city, over-budget, price-drop,
 #                      calendar-gap, budget-surplus); default all
+#   IDLE_WAIT_SECS     after each job, how long to wait for llama-server to
+#                      finish generating for calls the service gave up (120)
 #   LLAMA_CTX          context per request slot (4096)
 #   LLAMA_PARALLEL     request slots (3: flights, hotels and activities are
 #                      asked at once)
@@ -213,7 +215,8 @@ run_model() {
     || { tail -20 "$out/lotara-$key.log" >&2; exit 1; }
 
   python3 "$root/benches/real_model_bench.py" --url "http://127.0.0.1:$sport" --model "$alias" \
-    --llama-url "http://127.0.0.1:$lport" --deadline "$deadline" ${BENCH_ONLY:+--only "$BENCH_ONLY"} \
+    --llama-url "http://127.0.0.1:$lport" --deadline "$deadline" --idle-wait "${IDLE_WAIT_SECS:-120}" \
+    ${BENCH_ONLY:+--only "$BENCH_ONLY"} \
     --service-log "$out/lotara-$key.log" --markdown "$out/$key.md" --json "$out/$key.json" >/dev/null
   stop_all
 }

@@ -138,7 +138,7 @@ def prometheus(url: str | None) -> dict[str, float]:
     return out
 
 
-def llama_idle(llama_url: str | None, limit: float = 120.0) -> None:
+def llama_idle(llama_url: str | None, limit: float) -> None:
     """Waits (bounded) until llama-server processes no request, so that a call
     the service abandoned does not count against the next job."""
     if not llama_url:
@@ -256,7 +256,7 @@ def finish(http, row, status, svc_before, llama_before, errors_before, args, lla
         row["tasks"] = {}
         row["bad_numbers"] = []
         usage = None
-    llama_idle(args.llama_url)
+    llama_idle(args.llama_url, args.idle_wait)
     svc_after = prometheus(http.base + "/metrics")
     llama_after = prometheus(llama_metrics)
 
@@ -308,7 +308,7 @@ def markdown(rows: list[dict]) -> str:
         ended = r.get("final_status") in TERMINAL
         stuck = [a for a, s in (r.get("tasks") or {}).items() if s in ("running", "pending")]
         if ended and stuck:
-            outcome += f"; tasks left running: {', '.join(stuck)}"
+            outcome += f"; tasks left non-terminal: {', '.join(stuck)}"
         tokens = f"{fmt(r.get('prompt_tokens'))} / {fmt(r.get('completion_tokens'))}"
         if r.get("usage_source") == "metrics":
             tokens += " ᵐ"
@@ -349,6 +349,8 @@ def main() -> int:
     p.add_argument("--llama-url", help="llama-server base (its /metrics must be on: --metrics)")
     p.add_argument("--deadline", type=float, default=600.0, help="seconds one job may take (default 600)")
     p.add_argument("--service-log", help="the service's log, to count the retries of LLM calls")
+    p.add_argument("--idle-wait", type=float, default=120.0,
+                   help="after a job, wait up to this long for llama-server to finish what it still generates")
     p.add_argument("--poll", type=float, default=1.0, help="status poll interval in seconds")
     p.add_argument("--only", help="comma list of job names to run (default: all)")
     p.add_argument("--markdown", help="write the table here (default: stdout only)")
