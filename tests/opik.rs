@@ -924,9 +924,9 @@ async fn failed_llm_calls_are_traced_with_their_error_model_and_usage() {
 
 /// Opik down for 30 s, then back: every trace, span and score arrives, and
 /// exactly once. Simulated at a tenth of the time: the fake closes its port
-/// (connections are refused, as with a crashed Opik) for 3 s while the
-/// exporter flushes every 100 ms and pings every 200 ms, so the outage
-/// spans 30 flushes and 15 pings (30 s at the SDK's 10 s ping spans 3).
+/// (connections are refused, as with a crashed Opik) for at least 3 s while
+/// the exporter flushes every 100 ms and pings every 200 ms, so the outage
+/// spans 30 flushes and 15 pings or more (30 s at the SDK's 10 s ping spans 3).
 /// One job's trace starts before the outage and ends during it; two more
 /// jobs and two scores happen entirely during it.
 #[tokio::test]
@@ -984,10 +984,9 @@ async fn an_opik_outage_loses_nothing_and_everything_arrives_once_when_it_is_bac
             .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    assert!(
-        down_at.elapsed() < OUTAGE,
-        "the jobs took longer than the outage"
-    );
+    // The outage lasts at least OUTAGE and until the jobs and scores above
+    // are done, however slow a loaded machine makes them: they all happen
+    // while Opik is down.
     tokio::time::sleep_until((down_at + OUTAGE).into()).await;
     let before_outage = opik.requests().len();
     opik.come_back().await;
