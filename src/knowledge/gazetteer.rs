@@ -1269,6 +1269,9 @@ mod tests {
             assert_eq!(country_named(name).map(|c| c.code), Some(code), "{name}");
         }
         assert_eq!(country("vn").map(|c| c.currency), Some("VND"));
+        // Corrected where GeoNames is out of date: Bulgaria uses the euro
+        // since 1 January 2026 (build.py's CURRENCY_CHANGES).
+        assert_eq!(country("bg").map(|c| c.currency), Some("EUR"));
     }
 
     #[test]

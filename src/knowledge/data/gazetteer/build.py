@@ -74,6 +74,12 @@ REGION_OVERRIDE = {
     "AQ": "",
 }
 
+# Currencies that changed after GeoNames' country table was written. A plan prices a
+# country in its currency, so a stale one is a wrong fact.
+CURRENCY_CHANGES = {
+    "BG": "EUR",  # Bulgaria adopted the euro on 1 January 2026 (the lev, BGN, is withdrawn)
+}
+
 MAX_WORDS = 6
 MAX_CHARS = 50
 NEAR_KM = 50.0       # any scheduled airport this close serves the city
@@ -442,7 +448,7 @@ def build_countries(aliases):
         names += extra_names.get(code, [])
         rows.append({
             "code": code, "name": en, "region": region, "capital": g["capital"],
-            "currency": g["currencycode"], "pop": g["population"], "names": dedupe(names),
+            "currency": CURRENCY_CHANGES.get(code, g["currencycode"]), "pop": g["population"], "names": dedupe(names),
         })
     return rows
 
