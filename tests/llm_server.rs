@@ -185,6 +185,56 @@ async fn a_stream_that_stalls_is_abandoned_after_the_idle_timeout_well_before_th
     .await;
 }
 
+/// A llama.cpp server on a CPU takes seconds over a long prompt before its
+/// first token (26 s for three 2,800-token prompts at once in the
+/// real-model run). Asked for its progress, it is busy, not silent.
+#[tokio::test]
+async fn a_llama_cpp_server_reading_a_long_prompt_reports_progress_and_is_waited_for() {
+    let llm = FakeLlm::start().await;
+    llm.set_context(100_000); // `/props` answers: the server is llama.cpp
+    llm.script(std::iter::repeat_n(
+        Reply::SlowPrompt(Duration::from_millis(1_600)),
+        12,
+    ));
+    let app = app_with(&llm, &[("LLM_IDLE_TIMEOUT_SECS", "1")]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    let requests = llm.requests();
+    assert!(requests.len() >= 6, "{} calls", requests.len());
+    assert!(
+        requests.iter().all(|r| r["return_progress"] == true),
+        "every call asked llama.cpp for its progress"
+    );
+}
+
+/// The same slow prompt at a server that cannot report progress is
+/// indistinguishable from a dead one: abandoned after the idle timeout, and
+/// never sent llama.cpp's own field (OpenAI refuses unknown ones).
+#[tokio::test]
+async fn a_server_that_says_nothing_while_it_reads_the_prompt_is_abandoned_at_the_idle_timeout() {
+    let llm = FakeLlm::start().await;
+    llm.script(std::iter::repeat_n(
+        Reply::SlowPrompt(Duration::from_secs(5)),
+        12,
+    ));
+    let app = app_with(&llm, &[("LLM_IDLE_TIMEOUT_SECS", "1")]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    assert!(
+        message(&status).contains("sent nothing for 1s"),
+        "{}",
+        message(&status)
+    );
+    assert!(
+        llm.requests()
+            .iter()
+            .all(|r| r.get("return_progress").is_none()),
+        "return_progress went to a server that is not llama.cpp"
+    );
+}
+
 #[tokio::test]
 async fn a_server_that_ignores_stream_and_answers_whole_is_understood() {
     let llm = FakeLlm::start().await;

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use super::answer::{self, Answer, Cut, Limits, ReadError};
 use super::fit::{self, Prompt};
 use super::meter::TokenMeter;
-use super::server::{self, Probe};
+use super::server::{self, Probe, ServerFacts};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -224,8 +224,8 @@ pub struct LlmClient {
     schema_supported: AtomicBool,
     /// Cleared once a server rejects `stream_options`.
     stream_options_supported: AtomicBool,
-    /// The context size the server stated, asked once.
-    discovered_context: OnceCell<Option<u32>>,
+    /// What a self-hosted server stated about itself, asked once.
+    discovered: OnceCell<ServerFacts>,
     /// A context size read from a server's "prompt too long" error (0: none);
     /// it wins over the others, being the server's own word.
     learned_context: AtomicU32,
@@ -269,7 +269,7 @@ impl LlmClient {
             settings,
             schema_supported: AtomicBool::new(true),
             stream_options_supported: AtomicBool::new(true),
-            discovered_context: OnceCell::new(),
+            discovered: OnceCell::new(),
             learned_context: AtomicU32::new(0),
         })
     }
@@ -314,29 +314,41 @@ impl LlmClient {
             0 => {}
             n => return Some(n),
         }
-        if self.settings.context_tokens.is_some() || self.provider().is_some() {
+        if self.provider().is_some() {
             return self.settings.context_tokens;
         }
+        let stated = self.server_facts().await.context;
+        self.settings.context_tokens.or(stated)
+    }
+
+    /// What a self-hosted server says about itself, asked once per process
+    /// (also when `LLM_CONTEXT_TOKENS` is set: whether it is llama.cpp
+    /// matters too).
+    async fn server_facts(&self) -> ServerFacts {
         *self
-            .discovered_context
-            .get_or_init(|| self.discover_context())
+            .discovered
+            .get_or_init(|| async {
+                let key = self.settings.api_key.as_ref().map(Secret::expose);
+                let model = &self.settings.model;
+                let facts = server::discover(&self.http, &self.settings.base_url, key, model).await;
+                match facts.context {
+                    Some(context) => {
+                        tracing::info!(%model, context, llama_cpp = facts.llama_cpp, "LLM context size read from the server")
+                    }
+                    None if self.settings.context_tokens.is_none() => tracing::info!(
+                        %model,
+                        "the LLM server does not state its context size; set LLM_CONTEXT_TOKENS to fit prompts to it"
+                    ),
+                    None => {}
+                }
+                facts
+            })
             .await
     }
 
-    async fn discover_context(&self) -> Option<u32> {
-        let key = self.settings.api_key.as_ref().map(Secret::expose);
-        let model = &self.settings.model;
-        let found = server::discover_context(&self.http, &self.settings.base_url, key, model).await;
-        match found {
-            Some(context) => {
-                tracing::info!(%model, context, "LLM context size read from the server")
-            }
-            None => tracing::info!(
-                %model,
-                "the LLM server does not state its context size; set LLM_CONTEXT_TOKENS to fit prompts to it"
-            ),
-        }
-        found
+    /// Whether the server is llama.cpp, as far as it is known yet.
+    fn is_llama_cpp(&self) -> bool {
+        self.discovered.get().is_some_and(|facts| facts.llama_cpp)
     }
 
     /// OpenAI's newer models take only `max_completion_tokens`; every other
@@ -364,6 +376,12 @@ impl LlmClient {
         body[self.cap_field()] = json!(cap);
         if self.stream_options_supported.load(Ordering::Relaxed) {
             body["stream_options"] = json!({"include_usage": true});
+        }
+        // llama.cpp evaluates a long prompt on a CPU for many seconds before
+        // its first token; asked, it streams its progress meanwhile, so the
+        // idle timeout measures a silent server, not a busy one.
+        if self.is_llama_cpp() {
+            body["return_progress"] = json!(true);
         }
         body
     }

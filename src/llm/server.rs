@@ -1,6 +1,6 @@
-//! What the model server says about itself: the model's context size
-//! (read once per process) and whether it serves the configured model (the
-//! `/health` probe).
+//! What the model server says about itself: the model's context size and
+//! whether it is llama.cpp (read once per process), and whether it serves
+//! the configured model (the `/health` probe).
 
 use std::time::Duration;
 
@@ -22,31 +22,51 @@ fn endpoint(base_url: &str, path: &str) -> String {
     format!("{}/{path}", base_url.trim_end_matches('/'))
 }
 
+/// What a self-hosted server says about itself, asked once per process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct ServerFacts {
+    /// The context size the server runs the model with, in tokens.
+    pub context: Option<u32>,
+    /// It is llama.cpp's `llama-server` (its `GET /props` answered), which
+    /// reports prompt processing while streaming when asked
+    /// (`return_progress`).
+    pub llama_cpp: bool,
+}
+
 /// The context size the server runs the model with, in tokens, where it
 /// says: llama.cpp's `GET /props` (`default_generation_settings.n_ctx`),
 /// vLLM's `GET /v1/models` (`max_model_len`), Ollama's `POST /api/show`
-/// (`num_ctx` in its parameters, else `model_info.<arch>.context_length`).
+/// (`num_ctx` in its parameters, else `model_info.<arch>.context_length`);
 /// `None` when no endpoint answers: hosted providers do not say, and their
-/// contexts are large.
-pub(super) async fn discover_context(
+/// contexts are large. Also whether the server is llama.cpp.
+pub(super) async fn discover(
     http: &reqwest::Client,
     base_url: &str,
     key: Option<&str>,
     model: &str,
-) -> Option<u32> {
+) -> ServerFacts {
     let root = root(base_url);
     let props = get_json(http.get(format!("{root}/props")), key).await;
     if let Some(n) = props.as_ref().and_then(llama_cpp_context) {
-        return Some(n);
+        return ServerFacts {
+            context: Some(n),
+            llama_cpp: true,
+        };
     }
     let models = get_json(http.get(endpoint(base_url, "models")), key).await;
     if let Some(n) = models.as_ref().and_then(|m| vllm_context(m, model)) {
-        return Some(n);
+        return ServerFacts {
+            context: Some(n),
+            llama_cpp: false,
+        };
     }
     let show = http
         .post(format!("{root}/api/show"))
         .json(&json!({ "model": model }));
-    get_json(show, key).await.as_ref().and_then(ollama_context)
+    ServerFacts {
+        context: get_json(show, key).await.as_ref().and_then(ollama_context),
+        llama_cpp: false,
+    }
 }
 
 async fn get_json(request: reqwest::RequestBuilder, key: Option<&str>) -> Option<Value> {

@@ -39,6 +39,8 @@ pub const CHARS_PER_TOKEN: usize = 4;
 /// as its characters' tokens against the cap. `Endless` sends one token
 /// per chunk.
 const TEXT_CHUNK_CHARS: usize = 8 * CHARS_PER_TOKEN;
+/// How often a llama.cpp-like server reports prompt processing.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 #[derive(Clone)]
 pub enum Reply {
@@ -68,6 +70,11 @@ pub enum Reply {
     Whole,
     /// llama.cpp's 400 for a prompt longer than its context of this size.
     TooLong(u64),
+    /// A CPU server evaluating a long prompt for this long before its first
+    /// token: the response head at once, then silence — or, when the request
+    /// asks `return_progress` (llama.cpp), a `prompt_progress` chunk every
+    /// 200 ms —, then the cooperative answer.
+    SlowPrompt(Duration),
 }
 
 #[derive(Clone, Default)]
@@ -353,7 +360,13 @@ async fn complete(
         .unwrap_or(Reply::Cooperate);
     let streamed = request["stream"] == true;
     let answer = |content: String| match streamed {
-        true => stream(&shared, &request, Pieces::text(&content), None),
+        true => stream(
+            &shared,
+            &request,
+            Pieces::text(&content),
+            None,
+            Duration::ZERO,
+        ),
         false => completion(&shared, content),
     };
     match reply {
@@ -393,11 +406,22 @@ async fn complete(
                 piece,
             },
             Some(every),
+            Duration::ZERO,
         ),
         Reply::Stall { chunks } => {
             let text = cooperate(&shared, &request);
             let pieces = Pieces::text(&text);
-            stream(&shared, &request, pieces.stalling_after(chunks), None)
+            stream(
+                &shared,
+                &request,
+                pieces.stalling_after(chunks),
+                None,
+                Duration::ZERO,
+            )
+        }
+        Reply::SlowPrompt(evaluating) => {
+            let text = cooperate(&shared, &request);
+            stream(&shared, &request, Pieces::text(&text), None, evaluating)
         }
     }
 }
@@ -471,22 +495,46 @@ fn chunk(content: Option<&str>, finish: Option<&str>) -> Bytes {
     Bytes::from(format!("data: {data}\n\n"))
 }
 
+/// llama.cpp's chunk reporting prompt processing (`return_progress`).
+fn progress_chunk(processed: u64, total: u64, time_ms: u128) -> Bytes {
+    let data = json!({
+        "id": "chatcmpl-test", "object": "chat.completion.chunk", "model": "fake-model",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": null}, "finish_reason": null}],
+        "prompt_progress": {"total": total, "cache": 0, "processed": processed, "time_ms": time_ms}
+    });
+    Bytes::from(format!("data: {data}\n\n"))
+}
+
 /// Streams `pieces` as server-sent chunks, ending at the request's token
-/// cap with `finish_reason: "length"`. A send that fails means
-/// the client closed the connection: counted in `closed_early`.
+/// cap with `finish_reason: "length"`, after `evaluating` the prompt (see
+/// `Reply::SlowPrompt`). A send that fails means the client closed the
+/// connection: counted in `closed_early`.
 fn stream(
     shared: &Shared,
     request: &Value,
     mut pieces: Pieces,
     every: Option<Duration>,
+    evaluating: Duration,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(2);
     let cap = token_cap(request);
     let include_usage = request["stream_options"]["include_usage"] == true;
     let delay = every.unwrap_or(*shared.chunk_delay.lock().unwrap());
+    let progress = request["return_progress"] == true;
+    let total = prompt_tokens(request);
     let shared = shared.clone();
     tokio::spawn(async move {
         let sent_all = async {
+            let started = std::time::Instant::now();
+            while started.elapsed() < evaluating {
+                tokio::time::sleep(PROGRESS_EVERY.min(evaluating - started.elapsed())).await;
+                if progress {
+                    let share = started.elapsed().as_secs_f64() / evaluating.as_secs_f64();
+                    let processed = ((total as f64) * share.min(1.0)) as u64;
+                    let sent = progress_chunk(processed, total, started.elapsed().as_millis());
+                    tx.send(Ok(sent)).await.ok()?;
+                }
+            }
             let opening = json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]});
             tx.send(Ok(Bytes::from(format!("data: {opening}\n\n")))).await.ok()?;
             let (mut sent, mut tokens) = (0, 0);
