@@ -269,6 +269,71 @@ async fn intake_falls_back_to_the_built_in_parser() {
     assert_eq!(status["error"]["code"], "missing_destination", "{status}");
 }
 
+/// Small local models moved trips: Gemma 3 270M read "Yokohama" for a Tokyo
+/// trip, SmolLM2 "Vietnam" for Đà Nẵng. The model may name the places the
+/// request names, in its own words, and no other.
+#[tokio::test]
+async fn the_models_reading_cannot_move_a_trip_to_a_place_the_request_does_not_name() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, &[]).await;
+    let plan = |query: &str| {
+        let app = &app;
+        let body = json!({"user_id": "u1", "query": query});
+        async move {
+            let id = app.start_job("/v1/plan", body).await;
+            app.wait_finished(&id).await
+        }
+    };
+    let notes = |status: &Value| trip_of(status)["notes"].to_string();
+
+    // Another city for the one named: the request's city is planned, and the
+    // other is never researched.
+    llm.set_intake(reading(json!({"destinations": ["Yokohama"]})));
+    let status =
+        plan("Five days eating my way through Tokyo with my partner, flying from Los Angeles")
+            .await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(trip_of(&status)["destinations"], json!(["tokyo"]));
+    assert!(notes(&status).contains("Yokohama"), "{}", notes(&status));
+    assert!(llm.requests_for("destination_agent").is_empty());
+
+    // A country for a city, in Vietnamese.
+    let vietnam = json!({"destinations": ["Vietnam"], "origin": null, "days": 4, "interests": []});
+    llm.set_intake(reading(vietnam));
+    let status = plan("Đi Đà Nẵng 4 ngày cho 2 người").await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(trip_of(&status)["destinations"], json!(["da-nang"]));
+    assert!(notes(&status).contains("Vietnam"), "{}", notes(&status));
+
+    // The same city in the model's own words stands, without a note.
+    let same =
+        json!({"destinations": ["Da Nang, Vietnam"], "origin": null, "days": 4, "interests": []});
+    llm.set_intake(reading(same));
+    let status = plan("Đi Đà Nẵng 4 ngày cho 2 người").await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(trip_of(&status)["destinations"], json!(["da-nang"]));
+    assert!(
+        trip_of(&status).get("notes").is_none(),
+        "{}",
+        trip_of(&status)
+    );
+
+    // A wish that names no place: the model's pick is dropped, and the
+    // inspiration step chooses among curated destinations, with alternatives.
+    let bali =
+        json!({"destinations": ["Bali"], "origin": null, "days": 10, "interests": ["beach"]});
+    llm.set_intake(reading(bali));
+    let status = plan("Somewhere warm with beaches for 10 days in January, 2 of us").await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert!(notes(&status).contains("Bali"), "{}", notes(&status));
+    task(&status, "inspiration_agent");
+    let alternatives = &status["final_result"]["alternatives"];
+    assert!(
+        alternatives.as_array().is_some_and(|a| !a.is_empty()),
+        "{alternatives}"
+    );
+}
+
 fn open_tasks(status: &Value) -> Vec<String> {
     status["tasks"]
         .as_array()

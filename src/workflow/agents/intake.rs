@@ -66,6 +66,9 @@ fn check(reading: &Reading) -> Result<(), String> {
 /// answer stayed invalid after a repair).
 struct ModelReading {
     fields: Map<String, Value>,
+    /// The places the model read, as it wrote them (`fields` has them
+    /// joined as one `destination`).
+    destinations: Vec<String>,
     notes: Vec<String>,
     repaired: bool,
 }
@@ -117,8 +120,54 @@ async fn read_with_llm(
     }
     Ok(ModelReading {
         fields,
+        destinations: reading.destinations,
         notes,
         repaired,
+    })
+}
+
+/// The model may name a place the request names in other words ("Saigon"
+/// for "Sài Gòn"), never another place: small models answered "Yokohama" for
+/// a Tokyo trip and "Vietnam" for Đà Nẵng. When the text itself names
+/// places the built-in parser knows, the model's destinations stand only if
+/// they resolve to the same places; when it names none (a vague wish), each
+/// of the model's must be named in the text, or choosing one is left to the
+/// inspiration step. Otherwise the model's destinations are dropped from its
+/// reading, and why is returned for the trip's notes.
+fn ungrounded_destinations(
+    query: &str,
+    reading: &ModelReading,
+    constraints: &Map<String, Value>,
+    parse: &dyn Fn(&Map<String, Value>) -> Result<TripRequest, IntakeError>,
+) -> Option<String> {
+    let model = reading.fields.get("destination")?;
+    if constraints.contains_key("destination") {
+        return None; // the caller's destination wins anyway
+    }
+    let own = parse(constraints)
+        .ok()
+        .map(|trip| trip.destinations)
+        .filter(|found| !found.is_empty());
+    let grounded = match own {
+        Some(own) => {
+            let mut with_model = constraints.clone();
+            with_model.insert("destination".into(), model.clone());
+            parse(&with_model).is_ok_and(|trip| trip.destinations == own)
+        }
+        None => {
+            let text = format!(" {} ", knowledge::normalize(query));
+            reading.destinations.iter().all(|name| {
+                let city = name.split(',').next().unwrap_or(name);
+                let city = knowledge::normalize(city);
+                !city.is_empty() && text.contains(&format!(" {city} "))
+            })
+        }
+    };
+    (!grounded).then(|| {
+        format!(
+            "ignored the model's destination {}: the request does not name it",
+            model
+        )
     })
 }
 
@@ -163,7 +212,12 @@ pub async fn run(
             (parse(&constraints).map_err(failed)?, confidence)
         }
         // The model's reading fills what the caller's constraints leave open.
-        Some(Ok(reading)) => {
+        Some(Ok(mut reading)) => {
+            if let Some(note) = ungrounded_destinations(&query, &reading, &constraints, &parse) {
+                tracing::info!(%note, "the model's reading names another place than the request");
+                reading.fields.remove("destination");
+                reading.notes.push(note);
+            }
             let mut merged = reading.fields;
             merged.extend(constraints.clone());
             match parse(&merged) {
