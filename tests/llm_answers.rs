@@ -9,6 +9,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::Datelike;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::{TestApp, spawn_app};
@@ -170,6 +171,175 @@ async fn absurd_numbers_are_refused_even_when_they_add_up() {
         .contains("above the maximum 5000"),
         "the schema's bound names the field"
     );
+}
+
+/// SmolLM2 and Gemma echoed the prompt's "Today is …" as the trip's start:
+/// plans leaving today that nobody asked for. The text's own date wins; a
+/// date the text does not give stands only when it is not today's.
+#[tokio::test]
+async fn the_model_cannot_date_a_trip_otherwise_than_the_request() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, &[]).await;
+    let start_of = |status: &Value| trip_of(status)["start_date"].as_str().unwrap().to_string();
+    let today = chrono::Utc::now().date_naive();
+
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let undated = start_of(&app.wait_finished(&id).await);
+
+    // The request gives no date; the model says today: ours stands.
+    llm.set_intake(reading(json!({"start_date": today.to_string()})));
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_ne!(start_of(&status), today.to_string());
+    assert_eq!(start_of(&status), undated);
+    assert!(
+        trip_of(&status)["notes"].to_string().contains("start_date"),
+        "{status}"
+    );
+
+    // The request gives a date; the model reads another: the text's stands.
+    let year = today.year() + 1;
+    let march = format!("{year}-03-10");
+    llm.set_intake(reading(json!({"start_date": format!("{year}-03-12")})));
+    let query =
+        format!("Five days in Tokyo from 10 March {year} with my partner, flying from Los Angeles");
+    let id = app
+        .start_job("/v1/plan", json!({"user_id": "u1", "query": query}))
+        .await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(start_of(&status), march, "{status}");
+
+    // The request gives no date and the model reads one that is not today's
+    // (the model may understand what the parser does not): it stands.
+    let later = (today + chrono::Duration::days(100)).to_string();
+    llm.set_intake(reading(json!({"start_date": later.clone()})));
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(start_of(&status), later, "{status}");
+    assert!(trip_of(&status).get("notes").is_none(), "{status}");
+}
+
+/// Gemma 3 listed one candidate twice ("langkawi" is listed twice) and
+/// failed three vague requests. The model orders and explains; the ranking's
+/// facts, each destination once and enough alternatives are settled here.
+#[tokio::test]
+async fn a_repeated_or_misquoted_candidate_is_settled_not_refused() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, &[]).await;
+    let wish = json!({"user_id": "u1", "query": "Somewhere warm with beaches for 10 days in January, 2 of us"});
+    let id = app.start_job("/v1/plan", wish.clone()).await;
+    let ranked = app.wait_finished(&id).await["final_result"].clone();
+    let first = ranked["alternatives"][0].clone();
+    let second = ranked["alternatives"][1].clone();
+
+    // The runner-up chosen, the first choice listed twice with a made-up
+    // total, and one alternative short of the four a plan offers.
+    let mut misquoted = ranked["destinations"][0].clone();
+    misquoted = json!({"destination": misquoted["id"], "city": misquoted["city"],
+        "country": misquoted["country"], "why": "Warm and calm.", "estimated_total_usd": 1.0, "score": 99.0});
+    let answer = json!({"chosen": first, "alternatives": [misquoted.clone(), misquoted, second]});
+    llm.script_for("inspiration_agent", [Reply::Content(answer.to_string())]);
+    let calls_before = llm.requests_for("inspiration_agent").len();
+    let id = app.start_job("/v1/plan", wish).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(
+        llm.requests_for("inspiration_agent").len(),
+        calls_before + 1,
+        "no repair"
+    );
+    let plan = &status["final_result"];
+    assert_eq!(
+        plan["destinations"][0]["id"], first["destination"],
+        "the model's choice"
+    );
+    let alternatives = plan["alternatives"].as_array().unwrap();
+    let ids: Vec<&str> = alternatives
+        .iter()
+        .map(|a| a["destination"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        ranked["alternatives"].as_array().unwrap().len(),
+        "{ids:?}"
+    );
+    assert_eq!(ids[0], ranked["destinations"][0]["id"], "the model's order");
+    assert_eq!(ids[1], second["destination"]);
+    let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "each once: {ids:?}");
+    assert!(!ids.contains(&first["destination"].as_str().unwrap()));
+    let again = &alternatives[0];
+    assert_eq!(again["why"], "Warm and calm.", "the model's words");
+    assert!(
+        again["estimated_total_usd"].as_f64().unwrap() > 100.0,
+        "the ranking's total, not the model's: {again}"
+    );
+}
+
+/// Small models could not add up: "the breakdown sums to 77.00, not
+/// estimated_total_usd 76.00" failed a whole plan. Totals follow from the
+/// parts, so they are computed here; the model's are neither trusted nor a
+/// reason to fail.
+#[tokio::test]
+async fn the_models_arithmetic_is_redone_not_trusted() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, &[]).await;
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let plan = app.wait_finished(&id).await["final_result"].clone();
+
+    let mut flights = plan["flights"].clone();
+    flights[0]["total_usd"] = json!(1.0);
+    let mut hotels = plan["hotels"].clone();
+    let price = hotels[0]["price_per_night_usd"].as_f64().unwrap();
+    hotels[0]["total_usd"] = json!(7.0);
+    let mut budget = plan["budget"].clone();
+    let food = budget["breakdown"]["food_usd"].as_f64().unwrap();
+    budget["breakdown"]["food_usd"] = json!(food + 1.0);
+    budget["estimated_total_usd"] = json!(budget["estimated_total_usd"].as_f64().unwrap() - 1.0);
+    budget["overage_usd"] = json!(12_345.0);
+    llm.script_for("flight_agent", [Reply::Content(flights.to_string())]);
+    llm.script_for("hotel_agent", [Reply::Content(hotels.to_string())]);
+    llm.script_for("cost_agent", [Reply::Content(budget.to_string())]);
+    let agents = ["flight_agent", "hotel_agent", "cost_agent"];
+    let calls_before: Vec<usize> = agents.iter().map(|a| llm.requests_for(a).len()).collect();
+
+    let id = app.start_job("/v1/plan", tokyo()).await;
+    let status = app.wait_finished(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    for (agent, before) in agents.iter().zip(calls_before) {
+        assert_eq!(
+            llm.requests_for(agent).len(),
+            before + 1,
+            "{agent} asked for a repair"
+        );
+    }
+    let done = &status["final_result"];
+    let leg = &done["flights"][0];
+    assert_eq!(
+        leg["total_usd"].as_f64().unwrap(),
+        leg["price_per_person_usd"].as_f64().unwrap() * leg["travelers"].as_f64().unwrap()
+    );
+    let stay = &done["hotels"][0];
+    assert_eq!(
+        stay["total_usd"].as_f64().unwrap(),
+        price * stay["nights"].as_f64().unwrap() * stay["rooms"].as_f64().unwrap()
+    );
+    let b = &done["budget"];
+    assert_eq!(b["breakdown"]["food_usd"].as_f64().unwrap(), food + 1.0);
+    let parts: f64 = b["breakdown"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert_eq!(b["estimated_total_usd"].as_f64().unwrap(), parts);
+    assert_eq!(
+        b["overage_usd"].as_f64().unwrap(),
+        0.0,
+        "no limit, no overage"
+    );
+    assert_eq!(b["within_budget"], true);
 }
 
 /// A model-read budget of 1e15, a start date in the past, a tier of

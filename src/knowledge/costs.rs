@@ -102,7 +102,7 @@ fn hotel_stay(dest: &Destination, tier: Tier, nights: u32, rooms: u32) -> HotelS
         nights,
         rooms,
         price_per_night_usd: price,
-        total_usd: round_cents(price * f64::from(nights) * f64::from(rooms)),
+        total_usd: stay_total(price, nights, rooms),
         estimated: true,
         source: None,
     }
@@ -135,18 +135,52 @@ pub fn estimate_budget(
         activities_usd: whole_dollars(activities),
         local_transport_usd: whole_dollars(transport),
     };
-    let total = breakdown.flights_usd
-        + breakdown.lodging_usd
-        + breakdown.food_usd
-        + breakdown.activities_usd
-        + breakdown.local_transport_usd;
-    let overage = req.budget_usd.map_or(0.0, |limit| (total - limit).max(0.0));
-    BudgetEstimate {
+    let mut budget = BudgetEstimate {
         limit_usd: req.budget_usd,
-        estimated_total_usd: total,
+        estimated_total_usd: 0.0,
         breakdown,
-        within_budget: overage == 0.0,
-        overage_usd: round_cents(overage),
+        within_budget: true,
+        overage_usd: 0.0,
+    };
+    budget.settle();
+    budget
+}
+
+/// A stay's total: the price per night times nights and rooms.
+pub fn stay_total(price_per_night_usd: f64, nights: u32, rooms: u32) -> f64 {
+    round_cents(price_per_night_usd * f64::from(nights) * f64::from(rooms))
+}
+
+impl HotelStay {
+    /// Sets the total from the price, nights and rooms: arithmetic is done
+    /// here, never taken from a model.
+    pub fn settle(&mut self) {
+        self.total_usd = stay_total(self.price_per_night_usd, self.nights, self.rooms);
+    }
+}
+
+impl BudgetEstimate {
+    /// Sets what follows from the breakdown and the limit: each part in whole
+    /// dollars, the total (which the parts then match exactly), whether it is
+    /// within the limit and by how much it is over. Arithmetic is done here,
+    /// never taken from a model.
+    pub fn settle(&mut self) {
+        let b = &mut self.breakdown;
+        for part in [
+            &mut b.flights_usd,
+            &mut b.lodging_usd,
+            &mut b.food_usd,
+            &mut b.activities_usd,
+            &mut b.local_transport_usd,
+        ] {
+            *part = whole_dollars(*part);
+        }
+        let total =
+            b.flights_usd + b.lodging_usd + b.food_usd + b.activities_usd + b.local_transport_usd;
+        let overage = self.limit_usd.map_or(0.0, |limit| (total - limit).max(0.0));
+        self.estimated_total_usd = total;
+        self.within_budget = overage == 0.0;
+        self.overage_usd = round_cents(overage);
     }
 }
 

@@ -73,6 +73,14 @@ pub fn quote_flight(
     }
 }
 
+impl FlightQuote {
+    /// Sets the total from the fare and the party size: arithmetic is done
+    /// here, never taken from a model.
+    pub fn settle(&mut self) {
+        self.total_usd = self.price_per_person_usd * f64::from(self.travelers);
+    }
+}
+
 fn distance_fare(km: f64) -> f64 {
     let mut fare = BASE_FEE_USD;
     let mut band_start = 0.0;

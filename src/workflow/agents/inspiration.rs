@@ -40,33 +40,60 @@ fn schema() -> Value {
         "properties": {"chosen": candidate, "alternatives": {"type": "array", "items": candidate, "maxItems": SHORTLIST}}})
 }
 
-/// The model may only reorder and re-word: ids from the shortlist, once each, with
-/// the ranking's own totals.
+/// The model may only reorder and re-word: every id from the shortlist, each
+/// with a reason. What is not the model's to say is settled afterwards
+/// (`settle`), not held against it: a repeated id, a total or a score that
+/// differs from the ranking's, too few alternatives.
 fn check(shortlist: &[Candidate], answer: &Inspiration) -> Result<(), String> {
-    let mut seen: Vec<&str> = Vec::new();
     for c in std::iter::once(&answer.chosen).chain(&answer.alternatives) {
-        let Some(known) = shortlist.iter().find(|k| k.destination == c.destination) else {
+        if !shortlist.iter().any(|k| k.destination == c.destination) {
             return Err(format!("{:?} is not one of the candidates", c.destination));
-        };
-        if seen.contains(&c.destination.as_str()) {
-            return Err(format!("{:?} is listed twice", c.destination));
-        }
-        if (known.estimated_total_usd - c.estimated_total_usd).abs() > 1.0 {
-            return Err(format!(
-                "keep estimated_total_usd of {} at {}",
-                c.destination, known.estimated_total_usd
-            ));
         }
         if c.why.trim().is_empty() {
             return Err(format!("give a reason for {}", c.destination));
         }
-        seen.push(&c.destination);
-    }
-    let wanted = ALTERNATIVES.min(shortlist.len().saturating_sub(1));
-    if answer.alternatives.len() < wanted {
-        return Err(format!("list at least {wanted} alternatives"));
     }
     Ok(())
+}
+
+/// The model's order and reasons with the ranking's facts: each destination
+/// once (the first mention counts), its city, country, total and score as the
+/// ranking has them, and the alternatives topped up from the ranking, in its
+/// order, when the model listed too few.
+fn settle(shortlist: &[Candidate], answer: Inspiration) -> Inspiration {
+    let known = |c: Candidate| {
+        shortlist
+            .iter()
+            .find(|k| k.destination == c.destination)
+            .map(|k| Candidate {
+                why: c.why,
+                ..k.clone()
+            })
+    };
+    let chosen = known(answer.chosen.clone()).unwrap_or(answer.chosen);
+    let mut alternatives: Vec<Candidate> = Vec::new();
+    for c in answer.alternatives.into_iter().filter_map(known) {
+        if c.destination != chosen.destination
+            && !alternatives.iter().any(|a| a.destination == c.destination)
+        {
+            alternatives.push(c);
+        }
+    }
+    for k in shortlist {
+        if alternatives.len() >= ALTERNATIVES {
+            break;
+        }
+        if k.destination != chosen.destination
+            && !alternatives.iter().any(|a| a.destination == k.destination)
+        {
+            alternatives.push(k.clone());
+        }
+    }
+    alternatives.truncate(ALTERNATIVES);
+    Inspiration {
+        chosen,
+        alternatives,
+    }
 }
 
 pub async fn run(
@@ -99,6 +126,10 @@ pub async fn run(
         |answer: &Inspiration| check(&reference, answer),
     )
     .await
+    .map(|output| AgentOutput {
+        value: settle(&shortlist, output.value),
+        confidence: output.confidence,
+    })
 }
 
 fn no_fit_message(trip: &TripRequest) -> String {

@@ -126,6 +126,30 @@ async fn read_with_llm(
     })
 }
 
+/// The text's own date wins: when the built-in parser reads a date in the
+/// request, the model's start date must be the same. When the text gives
+/// none, the model's stands unless it is today's: the prompt tells the model
+/// the date, and small models echoed it as the trip's start (a plan leaving
+/// today that nobody asked for).
+fn ungrounded_start(
+    reading: &ModelReading,
+    constraints: &Map<String, Value>,
+    parse: &dyn Fn(&Map<String, Value>) -> Result<TripRequest, IntakeError>,
+    today: chrono::NaiveDate,
+) -> Option<String> {
+    let model = reading.fields.get("start_date")?.as_str()?;
+    if constraints.contains_key("start_date") {
+        return None; // the caller's date wins anyway
+    }
+    let own = parse(constraints).ok();
+    let grounded = match own {
+        Some(own) if own.month.is_some() => model == own.start_date.to_string(),
+        _ => model != today.to_string(),
+    };
+    (!grounded)
+        .then(|| format!("ignored the model's start_date {model}: the request does not say it"))
+}
+
 /// The model may name a place the request names in other words ("Saigon"
 /// for "Sài Gòn"), never another place: small models answered "Yokohama" for
 /// a Tokyo trip and "Vietnam" for Đà Nẵng. When the text itself names
@@ -216,6 +240,11 @@ pub async fn run(
             if let Some(note) = ungrounded_destinations(&query, &reading, &constraints, &parse) {
                 tracing::info!(%note, "the model's reading names another place than the request");
                 reading.fields.remove("destination");
+                reading.notes.push(note);
+            }
+            if let Some(note) = ungrounded_start(&reading, &constraints, &parse, ctx.today) {
+                tracing::info!(%note, "the model's reading dates the trip otherwise than the request");
+                reading.fields.remove("start_date");
                 reading.notes.push(note);
             }
             let mut merged = reading.fields;
