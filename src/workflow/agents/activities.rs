@@ -72,6 +72,17 @@ pub fn check(trip: &TripRequest, days: &[DayPlan]) -> Result<(), String> {
     Ok(())
 }
 
+/// Puts back what is not the model's, day by day: its number, date and
+/// location.
+fn settle(draft: &[DayPlan], mut answer: Vec<DayPlan>) -> Vec<DayPlan> {
+    for (d, a) in draft.iter().zip(answer.iter_mut()) {
+        a.day_number = d.day_number;
+        a.date = d.date;
+        a.location.clone_from(&d.location);
+    }
+    answer
+}
+
 /// The model may choose other attractions, but the day's spending stays
 /// near the estimate's: activities are a small part of a trip's cost, and a
 /// model that makes them its largest is wrong.
@@ -116,6 +127,7 @@ pub async fn run(
         },
         days,
         confidence,
+        |answer| settle(&reference, answer),
         |answer: &Vec<DayPlan>| check(trip, answer).and_then(|()| check_costs(&reference, answer)),
     )
     .await

@@ -12,8 +12,7 @@ use crate::knowledge::{
 use crate::workflow::run::{AgentOutput, RunError};
 
 const PROMPT: &str = "Review the budget estimate; you may adjust food_usd and local_transport_usd \
-    if the facts justify it. Keep flights_usd, lodging_usd, activities_usd and limit_usd as given; \
-    the total and the overage are recomputed from the parts.";
+    if the facts justify it. Keep flights_usd, lodging_usd, activities_usd and limit_usd as given.";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Validation {
@@ -41,24 +40,23 @@ fn parts_sum(budget: &BudgetEstimate) -> f64 {
     b.flights_usd + b.lodging_usd + b.food_usd + b.activities_usd + b.local_transport_usd
 }
 
-/// Flights, lodging and activities come from the other agents and the limit
-/// from the traveller, unchanged; food and local transport stay near the
-/// dataset's estimate. The total, `within_budget` and `overage_usd` are not
-/// checked: `BudgetEstimate::settle` computes them from the parts (small
-/// models could not add up, and failing a plan on their arithmetic helps
-/// nobody).
+/// Puts back what is not the model's: flights, lodging and activities come
+/// from the other agents and the limit from the traveller; the total,
+/// `within_budget` and the overage follow from the parts.
+fn settle(draft: &BudgetEstimate, mut answer: BudgetEstimate) -> BudgetEstimate {
+    let (d, a) = (&draft.breakdown, &mut answer.breakdown);
+    a.flights_usd = d.flights_usd;
+    a.lodging_usd = d.lodging_usd;
+    a.activities_usd = d.activities_usd;
+    answer.limit_usd = draft.limit_usd;
+    answer.settle();
+    answer
+}
+
+/// The two parts the model may adjust stay near the dataset's estimate: a
+/// sensible total is not enough (a negative part can balance a huge one).
 fn check(draft: &BudgetEstimate, answer: &BudgetEstimate) -> Result<(), String> {
     let (d, a) = (&draft.breakdown, &answer.breakdown);
-    if (d.flights_usd, d.lodging_usd, d.activities_usd)
-        != (a.flights_usd, a.lodging_usd, a.activities_usd)
-    {
-        return Err("flights_usd, lodging_usd and activities_usd must stay as given".into());
-    }
-    if answer.limit_usd != draft.limit_usd {
-        return Err("limit_usd must stay as given".into());
-    }
-    // The two parts the model may adjust stay near the dataset's estimate:
-    // a sensible total is not enough (a negative part can balance a huge one).
     super::near("food_usd", d.food_usd, a.food_usd, 2.0, 20.0)?;
     super::near(
         "local_transport_usd",
@@ -88,13 +86,10 @@ pub async fn run(
         },
         budget,
         0.8,
+        |answer| settle(&reference, answer),
         |answer: &BudgetEstimate| check(&reference, answer),
     )
     .await
-    .map(|mut output| {
-        output.value.settle();
-        output
-    })
 }
 
 /// The checks behind `validation_result`. Going over budget is reported

@@ -30,6 +30,23 @@ fn schema(legs: usize) -> Value {
     answer
 }
 
+/// Puts back what is not the model's, leg by leg: the date, distance, party,
+/// cabin and city names, and the total that follows from the fare. The
+/// airports are not put back: an answer about another route is a confused
+/// one, refused by `check`.
+fn settle(draft: &[FlightQuote], mut answer: Vec<FlightQuote>) -> Vec<FlightQuote> {
+    for (d, a) in draft.iter().zip(answer.iter_mut()) {
+        *a = FlightQuote {
+            from_iata: std::mem::take(&mut a.from_iata),
+            to_iata: std::mem::take(&mut a.to_iata),
+            price_per_person_usd: a.price_per_person_usd,
+            ..d.clone()
+        };
+        a.settle();
+    }
+    answer
+}
+
 /// The model may not invent legs or prices far from the estimate.
 fn check(draft: &[FlightQuote], answer: &[FlightQuote]) -> Result<(), String> {
     if answer.len() != draft.len() {
@@ -40,20 +57,11 @@ fn check(draft: &[FlightQuote], answer: &[FlightQuote]) -> Result<(), String> {
         ));
     }
     for (d, a) in draft.iter().zip(answer) {
-        if (
-            d.from_iata.as_str(),
-            d.to_iata.as_str(),
-            d.date,
-            d.travelers,
-        ) != (
-            a.from_iata.as_str(),
-            a.to_iata.as_str(),
-            a.date,
-            a.travelers,
-        ) {
+        if (d.from_iata.as_str(), d.to_iata.as_str()) != (a.from_iata.as_str(), a.to_iata.as_str())
+        {
             return Err(format!(
-                "leg {}→{} on {} for {} travelers must not change",
-                d.from_iata, d.to_iata, d.date, d.travelers
+                "leg {}→{} must keep its airports",
+                d.from_iata, d.to_iata
             ));
         }
         let ratio = a.price_per_person_usd / d.price_per_person_usd.max(1.0);
@@ -63,7 +71,6 @@ fn check(draft: &[FlightQuote], answer: &[FlightQuote]) -> Result<(), String> {
                 a.from_iata, a.to_iata, d.price_per_person_usd
             ));
         }
-        // total_usd is not checked: `FlightQuote::settle` computes it.
     }
     Ok(())
 }
@@ -147,11 +154,8 @@ pub async fn run(
         },
         legs,
         0.7,
+        |answer| settle(&reference, answer),
         |answer: &Vec<FlightQuote>| check(&reference, answer),
     )
     .await
-    .map(|mut output| {
-        output.value.iter_mut().for_each(FlightQuote::settle);
-        output
-    })
 }

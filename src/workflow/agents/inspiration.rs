@@ -40,10 +40,9 @@ fn schema() -> Value {
         "properties": {"chosen": candidate, "alternatives": {"type": "array", "items": candidate, "maxItems": SHORTLIST}}})
 }
 
-/// The model may only reorder and re-word: every id from the shortlist, each
-/// with a reason. What is not the model's to say is settled afterwards
-/// (`settle`), not held against it: a repeated id, a total or a score that
-/// differs from the ranking's, too few alternatives.
+/// The model may only reorder and re-word: its choice from the shortlist,
+/// each destination with a reason. What is not the model's to say is
+/// settled first (`settle`), not held against it.
 fn check(shortlist: &[Candidate], answer: &Inspiration) -> Result<(), String> {
     for c in std::iter::once(&answer.chosen).chain(&answer.alternatives) {
         if !shortlist.iter().any(|k| k.destination == c.destination) {
@@ -58,8 +57,8 @@ fn check(shortlist: &[Candidate], answer: &Inspiration) -> Result<(), String> {
 
 /// The model's order and reasons with the ranking's facts: each destination
 /// once (the first mention counts), its city, country, total and score as the
-/// ranking has them, and the alternatives topped up from the ranking, in its
-/// order, when the model listed too few.
+/// ranking has them; alternatives outside the shortlist are dropped, and the
+/// list is topped up from the ranking, in its order, when it is too short.
 fn settle(shortlist: &[Candidate], answer: Inspiration) -> Inspiration {
     let known = |c: Candidate| {
         shortlist
@@ -123,13 +122,10 @@ pub async fn run(
         },
         draft,
         confidence,
+        |answer| settle(&shortlist, answer),
         |answer: &Inspiration| check(&reference, answer),
     )
     .await
-    .map(|output| AgentOutput {
-        value: settle(&shortlist, output.value),
-        confidence: output.confidence,
-    })
 }
 
 fn no_fit_message(trip: &TripRequest) -> String {

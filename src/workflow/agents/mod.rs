@@ -90,16 +90,21 @@ impl AgentContext {
     }
 
     /// The knowledge backend's `draft` as is, or, with an LLM, the model's
-    /// improved version of it in the same shape, checked by `check`.
+    /// improved version of it in the same shape. `settle` first puts back
+    /// what is not the model's to say (the draft's dates, routes, party,
+    /// totals that follow from other numbers), so that only what the model
+    /// may change is checked by `check` and kept: small models miscopy and
+    /// miscount, and failing a plan on that helps nobody.
     pub async fn refine<T>(
         &self,
         ask: Ask<'_>,
         draft: T,
         confidence: f64,
+        settle: impl Fn(T) -> T,
         check: impl Fn(&T) -> Result<(), String>,
     ) -> Result<AgentOutput<T>, RunError>
     where
-        T: Serialize + DeserializeOwned,
+        T: Serialize + DeserializeOwned + Clone,
     {
         let Ask {
             agent,
@@ -131,12 +136,13 @@ impl AgentContext {
             answer_tokens: answer_tokens(agent).max(draft_tokens.saturating_mul(3) / 2),
             ..self.caller(agent)
         };
+        let settled_check = |answer: &T| check(&settle(answer.clone()));
         let answer = llm
-            .structured::<T>(prompt, agent, &schema, &caller, check)
+            .structured::<T>(prompt, agent, &schema, &caller, settled_check)
             .await;
         let repaired = answer.calls.len() > 1;
         self.record_calls(agent, answer.calls);
-        let value = answer.result.map_err(llm_failure)?;
+        let value = settle(answer.result.map_err(llm_failure)?);
         Ok(AgentOutput {
             value,
             confidence: if repaired { 0.75 } else { 0.9 },
