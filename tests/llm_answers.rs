@@ -515,6 +515,21 @@ async fn the_models_reading_cannot_move_a_trip_to_a_place_the_request_does_not_n
     assert!(notes(&status).contains("Yokohama"), "{}", notes(&status));
     assert!(llm.requests_for("destination_agent").is_empty());
 
+    // Another origin for the one named ("from Singapore" read as Dhaka).
+    llm.set_intake(reading(json!({"origin": "Dhaka"})));
+    let status =
+        plan("Five days eating my way through Tokyo with my partner, flying from Los Angeles")
+            .await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(trip_of(&status)["origin"], "LAX");
+    assert!(notes(&status).contains("Dhaka"), "{}", notes(&status));
+
+    // An origin the request never gave is not made up either.
+    llm.set_intake(reading(json!({"origin": "DAC"})));
+    let status = plan("Five days eating my way through Tokyo with my partner").await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(trip_of(&status)["origin"], Value::Null, "{status}");
+
     // A country for a city, in Vietnamese.
     let vietnam = json!({"destinations": ["Vietnam"], "origin": null, "days": 4, "interests": []});
     llm.set_intake(reading(vietnam));

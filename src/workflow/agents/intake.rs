@@ -67,8 +67,9 @@ fn check(reading: &Reading) -> Result<(), String> {
 struct ModelReading {
     fields: Map<String, Value>,
     /// The places the model read, as it wrote them (`fields` has them
-    /// joined as one `destination`).
+    /// joined as one `destination`), and its origin.
     destinations: Vec<String>,
+    origin: Option<String>,
     notes: Vec<String>,
     repaired: bool,
 }
@@ -102,7 +103,7 @@ async fn read_with_llm(
         "destination",
         (!reading.destinations.is_empty()).then(|| json!(reading.destinations.join(", "))),
     );
-    put("departure_city", reading.origin.map(Value::from));
+    put("departure_city", reading.origin.clone().map(Value::from));
     put("start_date", reading.start_date.map(Value::from));
     put("duration_days", reading.days.map(Value::from));
     put("travelers", reading.travelers.map(Value::from));
@@ -121,6 +122,7 @@ async fn read_with_llm(
     Ok(ModelReading {
         fields,
         destinations: reading.destinations,
+        origin: reading.origin,
         notes,
         repaired,
     })
@@ -152,47 +154,54 @@ fn ungrounded_start(
 
 /// The model may name a place the request names in other words ("Saigon"
 /// for "Sài Gòn"), never another place: small models answered "Yokohama" for
-/// a Tokyo trip and "Vietnam" for Đà Nẵng. When the text itself names
-/// places the built-in parser knows, the model's destinations stand only if
-/// they resolve to the same places; when it names none (a vague wish), each
-/// of the model's must be named in the text, or choosing one is left to the
-/// inspiration step. Otherwise the model's destinations are dropped from its
-/// reading, and why is returned for the trip's notes.
-fn ungrounded_destinations(
+/// a Tokyo trip, "Vietnam" for Đà Nẵng and Dhaka for "from Singapore". When
+/// the text itself names places the built-in parser knows for `field`
+/// (`destination` or `departure_city`), the model's stand only if they
+/// resolve to the same places; when it names none (a vague wish), each of
+/// the model's must be named in the text, or choosing is left to the
+/// inspiration step (for an origin: none is planned). Otherwise the model's
+/// places are dropped from its reading, and why is returned for the trip's
+/// notes.
+fn ungrounded_places(
     query: &str,
+    field: &str,
+    names: &[String],
     reading: &ModelReading,
     constraints: &Map<String, Value>,
     parse: &dyn Fn(&Map<String, Value>) -> Result<TripRequest, IntakeError>,
 ) -> Option<String> {
-    let model = reading.fields.get("destination")?;
-    if constraints.contains_key("destination") {
-        return None; // the caller's destination wins anyway
+    let model = reading.fields.get(field)?;
+    if constraints.contains_key(field) {
+        return None; // the caller's wins anyway
     }
+    let places = |trip: TripRequest| match field {
+        "destination" => trip.destinations,
+        _ => trip.origin.into_iter().collect(),
+    };
     let own = parse(constraints)
         .ok()
-        .map(|trip| trip.destinations)
+        .map(places)
         .filter(|found| !found.is_empty());
     let grounded = match own {
         Some(own) => {
             let mut with_model = constraints.clone();
-            with_model.insert("destination".into(), model.clone());
-            parse(&with_model).is_ok_and(|trip| trip.destinations == own)
+            with_model.insert(field.into(), model.clone());
+            parse(&with_model).is_ok_and(|trip| places(trip) == own)
         }
         None => {
             let text = format!(" {} ", knowledge::normalize(query));
-            reading.destinations.iter().all(|name| {
+            names.iter().all(|name| {
                 let city = name.split(',').next().unwrap_or(name);
                 let city = knowledge::normalize(city);
                 !city.is_empty() && text.contains(&format!(" {city} "))
             })
         }
     };
-    (!grounded).then(|| {
-        format!(
-            "ignored the model's destination {}: the request does not name it",
-            model
-        )
-    })
+    let what = match field {
+        "destination" => "destination",
+        _ => "origin",
+    };
+    (!grounded).then(|| format!("ignored the model's {what} {model}: the request does not name it"))
 }
 
 pub async fn run(
@@ -237,10 +246,18 @@ pub async fn run(
         }
         // The model's reading fills what the caller's constraints leave open.
         Some(Ok(mut reading)) => {
-            if let Some(note) = ungrounded_destinations(&query, &reading, &constraints, &parse) {
-                tracing::info!(%note, "the model's reading names another place than the request");
-                reading.fields.remove("destination");
-                reading.notes.push(note);
+            let origin: Vec<String> = reading.origin.iter().cloned().collect();
+            for (field, names) in [
+                ("destination", reading.destinations.clone()),
+                ("departure_city", origin),
+            ] {
+                if let Some(note) =
+                    ungrounded_places(&query, field, &names, &reading, &constraints, &parse)
+                {
+                    tracing::info!(%note, "the model's reading names another place than the request");
+                    reading.fields.remove(field);
+                    reading.notes.push(note);
+                }
             }
             if let Some(note) = ungrounded_start(&reading, &constraints, &parse, ctx.today) {
                 tracing::info!(%note, "the model's reading dates the trip otherwise than the request");

@@ -10,9 +10,21 @@ use crate::workflow::run::{AgentOutput, RunError};
 const PROMPT: &str = "Make the pre-trip advice specific to these destinations, dates and interests; \
     keep the weather figures from the facts.";
 
-fn schema(places: usize) -> Value {
+/// Bounded, but never tighter than the draft: the dataset's own notes (a
+/// visa rule, say) may run past `TEXT`, and a model that keeps them must
+/// pass.
+fn schema(draft: &PreTripAdvice) -> Value {
     use super::bounds::{NAME, TEXT, list, number, text};
-    let strings = list(text(TEXT), 12);
+    let items = [&draft.packing, &draft.checks, &draft.money_tips];
+    let longest = items
+        .iter()
+        .flat_map(|list| list.iter())
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0);
+    let most = items.iter().map(|list| list.len()).max().unwrap_or(0);
+    let strings = list(text(TEXT.max(longest)), 12.max(most));
+    let places = draft.weather.len();
     json!({"type": "object", "required": ["packing", "checks", "money_tips", "weather"],
         "properties": {"packing": strings, "checks": strings, "money_tips": strings,
             "weather": list(json!({"type": "object",
@@ -57,7 +69,7 @@ pub async fn run(
         Ask {
             agent: "pretrip_agent",
             instructions: PROMPT,
-            schema: schema(reference.weather.len()),
+            schema: schema(&reference),
             facts: destination_facts(trip, catalog),
         },
         advice,
