@@ -291,12 +291,13 @@ async fn what_is_not_the_models_to_say_is_put_back_not_held_against_it() {
     let plan = app.wait_finished(&id).await["final_result"].clone();
 
     let mut flights = plan["flights"].clone();
-    flights[0]["total_usd"] = json!(1.0);
+    // Gemma 3 wrote totals of 1e14: replaced, they cannot fail the answer.
+    flights[0]["total_usd"] = json!(1e14);
     flights[0]["date"] = json!("2026-01-01");
     flights[0]["travelers"] = json!(1);
     let mut hotels = plan["hotels"].clone();
     let price = hotels[0]["price_per_night_usd"].as_f64().unwrap();
-    hotels[0]["total_usd"] = json!(7.0);
+    hotels[0]["total_usd"] = json!(1e14);
     hotels[0]["nights"] = json!(1);
     let mut days = plan["days"].clone();
     days[0]["day_number"] = json!(3);

@@ -27,8 +27,8 @@ fn schema() -> Value {
         "required": ["limit_usd", "estimated_total_usd", "breakdown", "within_budget", "overage_usd"],
         "properties": {
             "limit_usd": {"type": ["number", "null"], "minimum": 0, "maximum": knowledge::MAX_BUDGET_USD},
-            "estimated_total_usd": money,
-            "within_budget": {"type": "boolean"}, "overage_usd": money,
+            "estimated_total_usd": super::bounds::computed(),
+            "within_budget": {"type": "boolean"}, "overage_usd": super::bounds::computed(),
             "breakdown": {"type": "object",
                 "required": ["flights_usd", "lodging_usd", "food_usd", "activities_usd", "local_transport_usd"],
                 "properties": {"flights_usd": money, "lodging_usd": money, "food_usd": money,

@@ -23,7 +23,7 @@ fn schema(legs: usize) -> Value {
             "to_iata": iata, "to_city": text(NAME),
             "date": date(), "distance_km": number(0.0, 20_100.0),
             "price_per_person_usd": money(20_000.0), "travelers": whole(1, knowledge::MAX_TRAVELERS),
-            "total_usd": money(1_000_000.0), "cabin": text(40), "estimated": {"type": "boolean"}}}),
+            "total_usd": super::bounds::computed(), "cabin": text(40), "estimated": {"type": "boolean"}}}),
         legs,
     );
     answer["minItems"] = json!(legs);

@@ -19,7 +19,7 @@ fn schema(stays: usize) -> Value {
             "city": text(NAME), "area": text(NAME),
             "tier": {"type": "string", "enum": ["budget", "mid", "luxury"]},
             "nights": whole(1, knowledge::MAX_DAYS), "rooms": whole(1, knowledge::MAX_TRAVELERS),
-            "price_per_night_usd": money(5_000.0), "total_usd": money(10_000_000.0), "estimated": {"type": "boolean"}}}),
+            "price_per_night_usd": money(5_000.0), "total_usd": super::bounds::computed(), "estimated": {"type": "boolean"}}}),
         stays,
     );
     answer["minItems"] = json!(stays);

@@ -196,6 +196,13 @@ pub mod bounds {
         json!({"type": "array", "items": items, "maxItems": max_items})
     }
 
+    /// A number the service computes itself from the answer's other
+    /// numbers (a total): whatever the model writes there is replaced, so
+    /// it is not bounded and cannot fail the answer.
+    pub fn computed() -> Value {
+        json!({"type": "number"})
+    }
+
     /// A `YYYY-MM-DD` date.
     pub fn date() -> Value {
         json!({"type": "string", "format": "date", "maxLength": 10})
