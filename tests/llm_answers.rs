@@ -198,6 +198,35 @@ async fn the_model_cannot_date_a_trip_otherwise_than_the_request() {
         "{status}"
     );
 
+    // The request gives a budget in đồng; the model reads another amount:
+    // the text's stands (15 million VND is several hundred dollars, not 100).
+    llm.set_intake(reading(
+        json!({"budget_usd": 100, "destinations": ["Da Nang"], "origin": null}),
+    ));
+    let id = app
+        .start_job(
+            "/v1/plan",
+            json!({"user_id": "u1", "query": "Đi Đà Nẵng 5 ngày cho 2 người, ngân sách 15 triệu"}),
+        )
+        .await;
+    // Intake's reading is what matters (a small budget may wait for approval).
+    let status = support::wait_for("intake's reading", WAIT, || async {
+        let status = app.status(&id).await;
+        let done = status["tasks"].as_array().is_some_and(|tasks| {
+            tasks
+                .iter()
+                .any(|t| t["agent"] == "intake_agent" && t["status"] == "completed")
+        });
+        done.then_some(status)
+    })
+    .await;
+    let budget = trip_of(&status)["budget_usd"].as_f64().unwrap();
+    assert!((300.0..1_000.0).contains(&budget), "{budget}");
+    assert!(
+        trip_of(&status)["notes"].to_string().contains("budget_usd"),
+        "{status}"
+    );
+
     // The request gives a date; the model reads another: the text's stands.
     let year = today.year() + 1;
     let march = format!("{year}-03-10");

@@ -152,6 +152,26 @@ fn ungrounded_start(
         .then(|| format!("ignored the model's start_date {model}: the request does not say it"))
 }
 
+/// The text's own budget wins: when the built-in parser reads an amount in
+/// the request (in any currency it knows), the model's must be the same
+/// within a percent. SmolLM2 read "ngân sách 15 triệu" (15 million đồng,
+/// about $590) as $100, and the plan went to approval as over budget.
+fn ungrounded_budget(
+    reading: &ModelReading,
+    constraints: &Map<String, Value>,
+    parse: &dyn Fn(&Map<String, Value>) -> Result<TripRequest, IntakeError>,
+) -> Option<String> {
+    let model = reading.fields.get("budget_usd")?.as_f64()?;
+    if constraints.contains_key("budget_usd") {
+        return None; // the caller's budget wins anyway
+    }
+    let own = parse(constraints).ok()?.budget_usd?;
+    let close = (model - own).abs() <= own.abs() * 0.01;
+    (!close).then(|| {
+        format!("ignored the model's budget_usd {model}: the request says about {own:.0} USD")
+    })
+}
+
 /// The model may name a place the request names in other words ("Saigon"
 /// for "Sài Gòn"), never another place: small models answered "Yokohama" for
 /// a Tokyo trip, "Vietnam" for Đà Nẵng and Dhaka for "from Singapore". When
@@ -258,6 +278,11 @@ pub async fn run(
                     reading.fields.remove(field);
                     reading.notes.push(note);
                 }
+            }
+            if let Some(note) = ungrounded_budget(&reading, &constraints, &parse) {
+                tracing::info!(%note, "the model's reading gives another budget than the request");
+                reading.fields.remove("budget_usd");
+                reading.notes.push(note);
             }
             if let Some(note) = ungrounded_start(&reading, &constraints, &parse, ctx.today) {
                 tracing::info!(%note, "the model's reading dates the trip otherwise than the request");
