@@ -604,7 +604,9 @@ async fn a_job_taken_over_after_its_worker_died_continues_the_same_trace() {
     let opik = FakeOpik::start().await;
     let llm = FakeLlm::start().await;
     let held = std::sync::Arc::new(tokio::sync::Notify::new());
-    // Intake answers; the three parallel agents' calls hang: the worker dies mid-run.
+    // Intake answers; the three parallel agents' calls hang: the worker dies
+    // mid-run. The request names the origin the fake model reads (LAX), so
+    // the flight agent has a leg to ask about.
     llm.script([
         Reply::Cooperate,
         Reply::Hold(held.clone()),
@@ -631,7 +633,7 @@ async fn a_job_taken_over_after_its_worker_died_continues_the_same_trace() {
 
     let store = support::redis_store(&prefix).await;
     let request = lotara::jobs::JobRequest {
-        query: Some("5 days in Tokyo".into()),
+        query: Some("5 days in Tokyo from Los Angeles".into()),
         ..Default::default()
     };
     let job = lotara::jobs::Job::new("u1".into(), lotara::jobs::WorkflowMode::Reactive, request);
