@@ -59,6 +59,10 @@ fn check(reading: &Reading) -> Result<(), String> {
     Ok(())
 }
 
+/// The built-in parser over the request's text with these constraints on
+/// top: what the text itself says, to hold the model's reading to.
+type Parse<'a> = dyn Fn(&Map<String, Value>) -> Result<TripRequest, IntakeError> + 'a;
+
 /// The model's reading of the free text, as constraints (destination,
 /// dates, party, money…), each field checked as the door checks a caller's:
 /// a field that fails is dropped and noted, never blamed on the traveller.
@@ -136,7 +140,7 @@ async fn read_with_llm(
 fn ungrounded_start(
     reading: &ModelReading,
     constraints: &Map<String, Value>,
-    parse: &dyn Fn(&Map<String, Value>) -> Result<TripRequest, IntakeError>,
+    parse: &Parse<'_>,
     today: chrono::NaiveDate,
 ) -> Option<String> {
     let model = reading.fields.get("start_date")?.as_str()?;
@@ -159,7 +163,7 @@ fn ungrounded_start(
 fn ungrounded_budget(
     reading: &ModelReading,
     constraints: &Map<String, Value>,
-    parse: &dyn Fn(&Map<String, Value>) -> Result<TripRequest, IntakeError>,
+    parse: &Parse<'_>,
 ) -> Option<String> {
     let model = reading.fields.get("budget_usd")?.as_f64()?;
     if constraints.contains_key("budget_usd") {
@@ -188,7 +192,7 @@ fn ungrounded_places(
     names: &[String],
     reading: &ModelReading,
     constraints: &Map<String, Value>,
-    parse: &dyn Fn(&Map<String, Value>) -> Result<TripRequest, IntakeError>,
+    parse: &Parse<'_>,
 ) -> Option<String> {
     let model = reading.fields.get(field)?;
     if constraints.contains_key(field) {
