@@ -58,14 +58,6 @@ async fn set_feed(app: &TestApp, id: &str, ics_url: &str) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-async fn run(app: &TestApp, task: &str) -> Value {
-    let response = app
-        .post_json(&format!("/v1/scheduler/{task}/run"), &json!({}))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
 /// The one reason a run skipped its one watchlist; no job was started.
 fn refusal(report: &Value) -> String {
     assert_eq!(report["jobs"], json!([]), "{report}");
@@ -145,7 +137,7 @@ async fn a_host_name_resolving_to_loopback_is_refused_when_fetched_and_never_con
     let url = format!("http://localhost:{}/calendar.ics", feed.port);
     create(&app, calendar("named", &url)).await;
 
-    let reason = refusal(&run(&app, "calendar_check").await);
+    let reason = refusal(&app.run_scheduler_task("calendar_check").await);
     assert!(
         reason.contains("localhost resolves only to non-public addresses")
             && reason.contains("127.0.0.1 loopback")
@@ -181,7 +173,7 @@ async fn a_redirect_from_an_allowed_feed_to_a_non_public_address_is_refused() {
     let id = create(&app, calendar("hops", &hop.to(&cases[0].0))).await;
     for (i, (target, expected)) in cases.iter().enumerate() {
         set_feed(&app, &id, &hop.to(target)).await;
-        let reason = refusal(&run(&app, "calendar_check").await);
+        let reason = refusal(&app.run_scheduler_task("calendar_check").await);
         assert!(reason.contains(expected), "{target}: {reason}");
         assert_eq!(hop.requests(), i + 1, "the allowed hop is fetched");
     }
@@ -196,7 +188,7 @@ async fn a_redirect_from_an_allowed_feed_to_a_non_public_address_is_refused() {
     ])
     .await;
     create(&open, calendar("hops", &hop.to(&feed.url))).await;
-    let report = run(&open, "calendar_check").await;
+    let report = open.run_scheduler_task("calendar_check").await;
     assert_eq!(report["jobs"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(feed.requests(), 1);
     open.stop().await;
@@ -218,12 +210,12 @@ async fn the_price_feed_is_trusted_but_its_redirects_to_other_private_addresses_
         }),
     )
     .await;
-    let report = run(&app, "price_check").await;
+    let report = app.run_scheduler_task("price_check").await;
     assert_eq!(report["skipped"], json!([]), "{report}");
     assert_eq!(feed.served(), 1);
 
     feed.redirect_to(&elsewhere.url);
-    let reason = refusal(&run(&app, "price_check").await);
+    let reason = refusal(&app.run_scheduler_task("price_check").await);
     assert!(
         reason.contains("127.0.0.2 is a loopback address"),
         "{reason}"

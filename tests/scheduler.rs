@@ -40,14 +40,6 @@ async fn create(app: &TestApp, body: Value) -> String {
     body["watchlist_id"].as_str().unwrap().to_string()
 }
 
-async fn run(app: &TestApp, task: &str) -> Value {
-    let response = app
-        .post_json(&format!("/v1/scheduler/{task}/run"), &json!({}))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
 /// The jobs a run started.
 fn started(report: &Value) -> Vec<Value> {
     report["jobs"].as_array().unwrap().clone()
@@ -83,7 +75,7 @@ async fn a_drop_past_the_threshold_starts_a_price_drop_job_and_a_rise_does_not()
     let id = create(&app, price_watch("ann", None)).await;
 
     assert!(
-        started(&run(&app, "price_check").await).is_empty(),
+        started(&app.run_scheduler_task("price_check").await).is_empty(),
         "first sighting"
     );
     let watchlist: Value = app
@@ -101,7 +93,7 @@ async fn a_drop_past_the_threshold_starts_a_price_drop_job_and_a_rise_does_not()
     assert_eq!(query["date"], day(40).to_string());
 
     feed.set_price(650.0);
-    let jobs = started(&run(&app, "price_check").await);
+    let jobs = started(&app.run_scheduler_task("price_check").await);
     assert_eq!(jobs.len(), 1);
     let context = &jobs[0]["context"];
     assert_eq!(jobs[0]["trigger_type"], "price_drop");
@@ -117,12 +109,12 @@ async fn a_drop_past_the_threshold_starts_a_price_drop_job_and_a_rise_does_not()
 
     feed.set_price(900.0);
     assert!(
-        started(&run(&app, "price_check").await).is_empty(),
+        started(&app.run_scheduler_task("price_check").await).is_empty(),
         "a rise is no finding"
     );
     feed.set_price(800.0);
     assert!(
-        started(&run(&app, "price_check").await).is_empty(),
+        started(&app.run_scheduler_task("price_check").await).is_empty(),
         "an 11% drop is under 15%"
     );
 
@@ -143,7 +135,7 @@ async fn a_failing_price_feed_skips_the_route_and_says_so() {
     let app = app_with_feed(&feed, &[]).await;
     let id = create(&app, price_watch("ann", Some(900.0))).await;
     feed.fail(true);
-    let report = run(&app, "price_check").await;
+    let report = app.run_scheduler_task("price_check").await;
     assert!(started(&report).is_empty());
     assert_eq!(report["skipped"][0]["watchlist_id"], id.as_str());
     assert!(
@@ -155,7 +147,7 @@ async fn a_failing_price_feed_skips_the_route_and_says_so() {
     );
     feed.fail(false);
     assert_eq!(
-        started(&run(&app, "price_check").await).len(),
+        started(&app.run_scheduler_task("price_check").await).len(),
         1,
         "the next run works again"
     );
@@ -165,14 +157,14 @@ async fn a_failing_price_feed_skips_the_route_and_says_so() {
 async fn without_a_feed_fares_come_from_the_knowledge_estimator() {
     let app = spawn_app(&[NO_CRON, NO_WORKERS]).await;
     create(&app, price_watch("ann", Some(100_000.0))).await;
-    let jobs = started(&run(&app, "price_check").await);
+    let jobs = started(&app.run_scheduler_task("price_check").await);
     assert_eq!(jobs.len(), 1);
     let context = &jobs[0]["context"];
     assert_eq!(context["fare_source"], "knowledge");
     assert_eq!(context["reason"], "target");
     assert!(context["new_price"].as_f64().unwrap() > 100.0, "{context}");
     assert!(
-        started(&run(&app, "price_check").await).is_empty(),
+        started(&app.run_scheduler_task("price_check").await).is_empty(),
         "same day, same fare"
     );
 }
@@ -182,16 +174,19 @@ async fn a_finding_is_suggested_once_until_it_changes() {
     let feed = PriceFeed::start(500.0).await;
     let app = app_with_feed(&feed, &[]).await;
     create(&app, price_watch("ann", Some(600.0))).await;
-    assert_eq!(started(&run(&app, "price_check").await).len(), 1);
+    assert_eq!(
+        started(&app.run_scheduler_task("price_check").await).len(),
+        1
+    );
     assert!(
-        started(&run(&app, "price_check").await).is_empty(),
+        started(&app.run_scheduler_task("price_check").await).is_empty(),
         "already suggested"
     );
     feed.set_price(450.0);
-    let jobs = started(&run(&app, "price_check").await);
+    let jobs = started(&app.run_scheduler_task("price_check").await);
     assert_eq!(jobs.len(), 1, "a lower fare is a new finding");
     assert_eq!(jobs[0]["context"]["new_price"], 450.0);
-    assert!(started(&run(&app, "price_check").await).is_empty());
+    assert!(started(&app.run_scheduler_task("price_check").await).is_empty());
     assert_eq!(user_jobs(&app, "ann").await.len(), 2);
 }
 
@@ -201,7 +196,10 @@ async fn a_zero_cooldown_suggests_every_finding() {
     let app = app_with_feed(&feed, &[("SUGGESTION_COOLDOWN_SECS", "0")]).await;
     create(&app, price_watch("ann", Some(600.0))).await;
     for _ in 0..3 {
-        assert_eq!(started(&run(&app, "price_check").await).len(), 1);
+        assert_eq!(
+            started(&app.run_scheduler_task("price_check").await).len(),
+            1
+        );
     }
 }
 
@@ -218,7 +216,7 @@ async fn a_calendar_with_a_five_day_gap_starts_a_calendar_gap_job() {
     let ics = IcsFeed::start(all_day_calendar(&[(day(1), day(3)), (day(9), day(20))])).await;
     let app = spawn_app(&[NO_CRON, NO_WORKERS, LOCAL_FEEDS]).await;
     let id = create(&app, calendar_watch("cal", &ics.url)).await;
-    let jobs = started(&run(&app, "calendar_check").await);
+    let jobs = started(&app.run_scheduler_task("calendar_check").await);
     assert_eq!(jobs.len(), 1);
     let context = &jobs[0]["context"];
     assert_eq!(jobs[0]["trigger_type"], "calendar_gap");
@@ -228,7 +226,7 @@ async fn a_calendar_with_a_five_day_gap_starts_a_calendar_gap_job() {
     assert_eq!(context["preferences"]["interests"], json!(["beach"]));
     assert_eq!(context["watchlist_id"], id.as_str());
     assert!(
-        started(&run(&app, "calendar_check").await).is_empty(),
+        started(&app.run_scheduler_task("calendar_check").await).is_empty(),
         "already suggested"
     );
 }
@@ -244,7 +242,7 @@ async fn a_calendar_without_a_long_enough_gap_starts_nothing() {
     .await;
     let app = spawn_app(&[NO_CRON, NO_WORKERS, LOCAL_FEEDS]).await;
     create(&app, calendar_watch("cal", &ics.url)).await;
-    let report = run(&app, "calendar_check").await;
+    let report = app.run_scheduler_task("calendar_check").await;
     assert!(started(&report).is_empty(), "{report}");
     assert_eq!(report["watchlists_checked"], 1);
     assert!(report["skipped"].as_array().unwrap().is_empty());
@@ -262,16 +260,16 @@ async fn the_best_window_not_yet_suggested_comes_next() {
         }),
     )
     .await;
-    let first = started(&run(&app, "calendar_check").await);
+    let first = started(&app.run_scheduler_task("calendar_check").await);
     assert_eq!(
         first[0]["context"]["gap_start"],
         day(3).to_string(),
         "the longest first"
     );
-    let second = started(&run(&app, "calendar_check").await);
+    let second = started(&app.run_scheduler_task("calendar_check").await);
     assert_eq!(second[0]["context"]["gap_start"], day(11).to_string());
     assert_eq!(second[0]["context"]["gap_end"], day(13).to_string());
-    assert!(started(&run(&app, "calendar_check").await).is_empty());
+    assert!(started(&app.run_scheduler_task("calendar_check").await).is_empty());
 }
 
 #[tokio::test]
@@ -280,7 +278,7 @@ async fn an_oversized_calendar_feed_is_skipped_not_trusted() {
     let ics = IcsFeed::start(format!("BEGIN:VCALENDAR\r\n{padding}END:VCALENDAR\r\n")).await;
     let app = spawn_app(&[NO_CRON, NO_WORKERS, LOCAL_FEEDS, ("ICS_MAX_BYTES", "2000")]).await;
     create(&app, calendar_watch("cal", &ics.url)).await;
-    let report = run(&app, "calendar_check").await;
+    let report = app.run_scheduler_task("calendar_check").await;
     assert!(
         started(&report).is_empty(),
         "an unread calendar has no known free time"
@@ -293,7 +291,10 @@ async fn an_oversized_calendar_feed_is_skipped_not_trusted() {
         "{report}"
     );
     ics.set(all_day_calendar(&[]));
-    assert_eq!(started(&run(&app, "calendar_check").await).len(), 1);
+    assert_eq!(
+        started(&app.run_scheduler_task("calendar_check").await).len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -309,7 +310,7 @@ async fn a_budget_with_a_surplus_starts_a_budget_surplus_job_and_one_without_doe
         json!({"user_id": "tight", "kind": "budget", "budget_usd": 1000, "spent_usd": 900}),
     )
     .await;
-    let jobs = started(&run(&app, "budget_check").await);
+    let jobs = started(&app.run_scheduler_task("budget_check").await);
     assert_eq!(
         jobs.len(),
         1,
@@ -323,7 +324,7 @@ async fn a_budget_with_a_surplus_starts_a_budget_surplus_job_and_one_without_doe
         json!(["food"])
     );
     assert!(
-        started(&run(&app, "budget_check").await).is_empty(),
+        started(&app.run_scheduler_task("budget_check").await).is_empty(),
         "already suggested"
     );
 
@@ -336,11 +337,11 @@ async fn a_budget_with_a_surplus_starts_a_budget_surplus_job_and_one_without_doe
     };
     assert_eq!(patch(1900.0).await.unwrap().status(), StatusCode::OK);
     assert!(
-        started(&run(&app, "budget_check").await).is_empty(),
+        started(&app.run_scheduler_task("budget_check").await).is_empty(),
         "a $100 surplus is too small"
     );
     patch(1000.0).await.unwrap();
-    let jobs = started(&run(&app, "budget_check").await);
+    let jobs = started(&app.run_scheduler_task("budget_check").await);
     assert_eq!(
         jobs[0]["context"]["surplus_usd"], 1000.0,
         "the surplus changed"
@@ -355,7 +356,7 @@ async fn paused_watchlists_are_not_checked_and_unknown_tasks_are_refused() {
         json!({"user_id": "u", "kind": "budget", "budget_usd": 5000, "active": false}),
     )
     .await;
-    let report = run(&app, "budget_check").await;
+    let report = app.run_scheduler_task("budget_check").await;
     assert_eq!(report["watchlists_checked"], 0);
     let response = app
         .post_json("/v1/scheduler/tea_time/run", &json!({}))
@@ -371,7 +372,7 @@ async fn a_suggestion_runs_and_streams_like_any_other_job() {
     let feed = PriceFeed::start(500.0).await;
     let app = spawn_app(&[NO_CRON, ("PRICE_FEED_URL", feed.url.as_str())]).await;
     create(&app, price_watch("ann", Some(600.0))).await;
-    let jobs = started(&run(&app, "price_check").await);
+    let jobs = started(&app.run_scheduler_task("price_check").await);
     let id = jobs[0]["job_id"].as_str().unwrap();
     let frames = SseReader::open(app.client.get(app.url(&format!("/v1/stream/{id}"))))
         .await

@@ -35,6 +35,16 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Runs a scheduler task now (`POST /v1/scheduler/{task}/run`) and
+    /// returns its report; the run must be accepted.
+    pub async fn run_scheduler_task(&self, task: &str) -> serde_json::Value {
+        let response = self
+            .post_json(&format!("/v1/scheduler/{task}/run"), &serde_json::json!({}))
+            .await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        response.json().await.expect("a run report")
+    }
+
     /// POST JSON with extra headers (an API key, an `Idempotency-Key`).
     pub async fn post_json_with(
         &self,
